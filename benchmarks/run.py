@@ -1,0 +1,226 @@
+"""Benchmark one algorithm file on one env over several seeds; every README figure comes from here.
+
+Each seed runs the file as a subprocess (`python <algo>.py --env-id ENV --seed S --quiet ...`),
+then the run's final JSON line and its progress.csv are read back. The summary, written to
+benchmarks/results/<name>.json (and <name>.png when matplotlib is installed), holds per seed
+and over seeds: final deterministic eval return, whether it reached the target, env steps until
+the mean training return of the last --window episodes first reached the target, training wall
+time and steps per second, with the commit, date and machine it ran on.
+
+    python benchmarks/run.py --algo reinforce --env-id CartPole-v1 --seeds 5 --target 475 \
+        --name reinforce_cartpole -- --total-timesteps 500000
+    python benchmarks/run.py --algo random --env-id CartPole-v1 --name random_cartpole \
+        -- --num-envs 8 --total-timesteps 200000        # steps/s floor: random actions only
+    python benchmarks/run.py --table                     # markdown table of all results
+"""
+import argparse
+import csv
+import glob
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "benchmarks", "results")
+
+
+def git_commit():
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
+    commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
+    dirty = git("status", "--porcelain", "--untracked-files=no").strip()
+    return commit + ("+dirty" if dirty else "")
+
+
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()}, Python {platform.python_version()}"
+
+
+def steps_to_target(progress_csv, target, window):
+    """First global step at which the mean return of the last `window` episodes >= target."""
+    steps, returns = read_progress(progress_csv)
+    for i in range(len(returns)):
+        recent = returns[max(0, i - window + 1): i + 1]
+        if len(recent) == window and sum(recent) / window >= target:
+            return steps[i]
+    return None
+
+
+def read_progress(progress_csv):
+    steps, returns = [], []
+    with open(progress_csv) as f:
+        for row in csv.DictReader(f):
+            steps.append(int(row["global_step"]))
+            returns.append(float(row["episode_return"]))
+    return steps, returns
+
+
+def run_seed(args, seed, extra):
+    run_dir = os.path.join(ROOT, "benchmarks", "out", args.name, f"seed{seed}")
+    cmd = [sys.executable, os.path.join(ROOT, f"{args.algo}.py"), "--env-id", args.env_id,
+           "--seed", str(seed), "--run-dir", run_dir, "--quiet", *extra]
+    start = time.time()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    wall = time.time() - start
+    if proc.returncode != 0:
+        err = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        print(f"  seed {seed}: FAILED (exit {proc.returncode}): {err}", file=sys.stderr)
+        return {"seed": seed, "error": err, "wall_time_s": round(wall, 1)}
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    progress = os.path.join(run_dir, "progress.csv")
+    row = {"seed": seed, "eval_return_mean": result["eval_return_mean"],
+           "eval_return_std": result["eval_return_std"],
+           "steps_to_target": (steps_to_target(progress, args.target, args.window)
+                               if args.target is not None else None),
+           "global_step": result.get("global_step", result["total_timesteps"]),
+           "train_time_s": result["train_time_s"], "sps": result["sps"],
+           "wall_time_s": round(wall, 1), "run_dir": os.path.relpath(run_dir, ROOT)}
+    print(f"  seed {seed}: eval {row['eval_return_mean']:.1f}, steps to target "
+          f"{row['steps_to_target']}, {row['train_time_s']:.0f} s, {row['sps']:.0f} steps/s",
+          file=sys.stderr)
+    return row
+
+
+def random_floor(args, extra):
+    """Steps/s of the same vector env driven by random actions: what no agent can beat."""
+    import gymnasium as gym
+    opts = argparse.ArgumentParser()
+    opts.add_argument("--num-envs", type=int, default=8)
+    opts.add_argument("--total-timesteps", type=int, default=200_000)
+    opts = opts.parse_args(extra)
+    envs = gym.make_vec(args.env_id, num_envs=opts.num_envs, vectorization_mode="sync")
+    envs.reset(seed=1)
+    envs.action_space.seed(1)
+    start, steps = time.time(), 0
+    while steps < opts.total_timesteps:
+        envs.step(envs.action_space.sample())
+        steps += opts.num_envs
+    elapsed = time.time() - start
+    return [{"seed": 1, "global_step": steps, "train_time_s": round(elapsed, 3),
+             "sps": round(steps / elapsed, 1), "num_envs": opts.num_envs}]
+
+
+def summarise(args, extra, rows, wall):
+    ok = [r for r in rows if "error" not in r]
+    evals = [r["eval_return_mean"] for r in ok if r.get("eval_return_mean") is not None]
+    reached = [r["steps_to_target"] for r in ok if r.get("steps_to_target") is not None]
+    mean = lambda xs: round(statistics.fmean(xs), 3) if xs else None
+    return {
+        "name": args.name, "algo": args.algo, "env_id": args.env_id, "args": extra,
+        "seeds": len(rows), "failed_seeds": len(rows) - len(ok), "target": args.target,
+        "window": args.window,
+        "eval_return_mean": mean(evals),
+        "eval_return_std": round(statistics.pstdev(evals), 3) if evals else None,
+        "seeds_reaching_target": (sum(e >= args.target for e in evals)
+                                  if args.target is not None else None),
+        "median_steps_to_target": statistics.median(reached) if reached else None,
+        "seeds_with_training_return_at_target": len(reached),
+        "mean_train_time_s": mean([r["train_time_s"] for r in ok]),
+        "mean_sps": mean([r["sps"] for r in ok]),
+        "wall_time_s": round(wall, 1), "commit": git_commit(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(),
+        "runs": rows,
+    }
+
+
+def plot(summary, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        import numpy as np
+    except ImportError:
+        print("  (matplotlib not installed: no plot)", file=sys.stderr)
+        return
+    curves = []
+    for r in summary["runs"]:
+        if "run_dir" in r:
+            steps, returns = read_progress(os.path.join(ROOT, r["run_dir"], "progress.csv"))
+            smooth = np.convolve(returns, np.ones(summary["window"]) / summary["window"], "valid")
+            curves.append((np.array(steps[summary["window"] - 1:]), smooth))
+    if not curves:
+        return
+    grid = np.linspace(0, max(s[-1] for s, _ in curves if len(s)), 200)
+    ys = np.array([np.interp(grid, s, y, left=np.nan, right=np.nan) for s, y in curves if len(s)])
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(grid, np.nanmean(ys, 0), label=f"mean of {len(ys)} seeds")
+    ax.fill_between(grid, np.nanmin(ys, 0), np.nanmax(ys, 0), alpha=0.3, label="min-max")
+    if summary["target"] is not None:
+        ax.axhline(summary["target"], ls="--", c="gray", label="target")
+    ax.set(xlabel="env steps", ylabel=f"training return (mean of last {summary['window']})",
+           title=f"{summary['algo']} on {summary['env_id']} ({summary['commit']})")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def table():
+    """Markdown rows of every results file, for the README."""
+    print("| name | algo | env | seeds | eval return (mean ± std over seeds) | seeds >= target "
+          "| median steps to target | train time (s) | steps/s | commit |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for path in sorted(glob.glob(os.path.join(RESULTS, "*.json"))):
+        s = json.load(open(path))
+        ev = ("-" if s["eval_return_mean"] is None
+              else f"{s['eval_return_mean']:.1f} ± {s['eval_return_std']:.1f}")
+        tgt = "-" if s["target"] is None else f"{s['seeds_reaching_target']}/{s['seeds']} (>= {s['target']:g})"
+        med = s["median_steps_to_target"]
+        med = "-" if med is None else f"{med:,} ({s['seeds_with_training_return_at_target']} seeds)"
+        t = "-" if s["mean_train_time_s"] is None else f"{s['mean_train_time_s']:.0f}"
+        sps = "-" if s["mean_sps"] is None else f"{s['mean_sps']:,.0f}"
+        print(f"| {s['name']} | {s['algo']} | {s['env_id']} | {s['seeds']} | {ev} | {tgt} "
+              f"| {med} | {t} | {sps} | {s['commit']} |")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--algo", help="algorithm file stem (ppo, reinforce, ...) or 'random'")
+    parser.add_argument("--env-id", default="CartPole-v1")
+    parser.add_argument("--seeds", type=int, default=5, help="runs seeds 1..SEEDS")
+    parser.add_argument("--target", type=float, default=None, help="return to reach")
+    parser.add_argument("--window", type=int, default=10, help="episodes in the training mean")
+    parser.add_argument("--name", help="results file name (default <algo>_<env>)")
+    parser.add_argument("--jobs", type=int, default=1, help="seeds run at once")
+    parser.add_argument("--table", action="store_true", help="print the results table and exit")
+    args, extra = parser.parse_known_args(argv)
+    extra = [a for a in extra if a != "--"]
+    if args.table:
+        return table()
+    if not args.algo:
+        parser.error("--algo is required")
+    if args.algo != "random" and not os.path.isfile(os.path.join(ROOT, f"{args.algo}.py")):
+        parser.error(f"no such algorithm file: {args.algo}.py")
+    args.name = args.name or f"{args.algo}_{args.env_id}".replace("/", "-")
+    os.makedirs(RESULTS, exist_ok=True)
+    print(f"{args.name}: {args.algo} on {args.env_id}, args {extra}",
+          file=sys.stderr)
+    start = time.time()
+    if args.algo == "random":
+        rows = random_floor(args, extra)
+    else:
+        with ThreadPoolExecutor(args.jobs) as pool:
+            rows = list(pool.map(lambda s: run_seed(args, s, extra), range(1, args.seeds + 1)))
+    summary = summarise(args, extra, rows, time.time() - start)
+    out = os.path.join(RESULTS, f"{args.name}.json")
+    with open(out, "w") as f:
+        json.dump(summary, f, indent=2)
+    plot(summary, out[:-5] + ".png")
+    print(json.dumps({k: summary[k] for k in ("name", "eval_return_mean", "eval_return_std",
+                                              "seeds_reaching_target", "median_steps_to_target",
+                                              "mean_train_time_s", "mean_sps")}))
+
+
+if __name__ == "__main__":
+    main()
