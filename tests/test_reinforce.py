@@ -1,0 +1,409 @@
+"""reinforce.py: the lecture's claims about the likelihood-ratio estimator, shown exactly.
+
+Expectations are sums over every trajectory of a tiny tabular MDP (tests/mdp.py), compared with
+the gradient of J(theta) computed in closed form; nothing here is sampled except where a test
+says so.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, strategies as st
+from torch.func import vmap
+
+import reinforce
+from mdp import (enumerate_trajectories, exact_grad_J, expected_gradient, gradient_variance,
+                 per_trajectory_gradients, policy_probs, random_mdp, random_theta)
+from reinforce import (discounted_returns, off_policy_surrogate, optimal_baseline,
+                       reinforce_surrogate)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXACT = 1e-8  # float64 sums of at most 6561 terms: round-off is ~1e-14
+
+mdps = st.tuples(st.integers(2, 3), st.integers(2, 3), st.integers(3, 4), st.integers(0, 10**6))
+gammas = st.floats(0.5, 1.0)
+
+
+def setup(shape, behavior_seed=None):
+    S, A, H, seed = shape
+    mdp = random_mdp(S, A, H, seed)
+    theta = random_theta(mdp, seed)
+    probs = policy_probs(theta if behavior_seed is None else random_theta(mdp, behavior_seed))
+    return mdp, theta, enumerate_trajectories(mdp, probs)
+
+
+def surrogate_of(trajs, gamma, **kwargs):
+    """The per-trajectory REINFORCE surrogate for all enumerated trajectories: lp [K, H] -> [K]."""
+    baseline = kwargs.pop("baseline", None)
+    if baseline is None:
+        return lambda lp: vmap(lambda l, r: reinforce_surrogate(l, r, gamma, **kwargs))(
+            lp, trajs.rewards)
+    return lambda lp: vmap(lambda l, r, b: reinforce_surrogate(l, r, gamma, baseline=b, **kwargs))(
+        lp, trajs.rewards, baseline)
+
+
+# --- discounted_returns -------------------------------------------------------------------------
+
+@given(st.integers(1, 12), st.integers(1, 3), gammas, st.floats(-5, 5), st.integers(0, 10**6))
+def test_discounted_returns_is_the_definition(T, N, gamma, bootstrap, seed):
+    rewards = torch.randn(T, N, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    expected = torch.stack([
+        sum(gamma ** (k - t) * rewards[k] for k in range(t, T)) + gamma ** (T - t) * bootstrap
+        for t in range(T)])
+    got = discounted_returns(rewards, gamma, bootstrap)
+    assert got.dtype == rewards.dtype and got.shape == (T, N)
+    assert torch.allclose(got, expected, atol=1e-12)
+    assert torch.allclose(discounted_returns(rewards[:, 0], gamma, bootstrap), expected[:, 0])
+
+
+def test_pure_functions_keep_dtype_and_leave_inputs_alone():
+    rewards = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float32)
+    log_probs = torch.tensor([-0.1, -0.2, -0.3], requires_grad=True)
+    before = rewards.clone()
+    assert discounted_returns(rewards, 0.9).dtype == torch.float32
+    out = reinforce_surrogate(log_probs, rewards, 0.9, baseline=torch.ones(3))
+    assert out.shape == () and out.dtype == torch.float32
+    assert torch.equal(rewards, before)
+
+
+# --- unbiasedness, exactly ----------------------------------------------------------------------
+
+@given(mdps, gammas, st.booleans())
+def test_total_and_reward_to_go_estimators_are_unbiased(shape, gamma, reward_to_go):
+    mdp, theta, trajs = setup(shape)
+    estimate = expected_gradient(theta, trajs, surrogate_of(trajs, gamma, reward_to_go=reward_to_go))
+    assert torch.allclose(estimate, exact_grad_J(mdp, theta, gamma), atol=EXACT)
+
+
+@given(mdps, st.floats(0.5, 0.95))
+def test_reward_to_go_without_discount_weighting_is_biased_unless_gamma_is_one(shape, gamma):
+    mdp, theta, trajs = setup(shape)
+    # sum_t grad log pi_t G_t (no gamma^t) estimates a different vector for gamma < 1 ...
+    biased = expected_gradient(theta, trajs, surrogate_of(trajs, gamma, discount_weighting=False))
+    assert (biased - exact_grad_J(mdp, theta, gamma)).norm() > 1e-4
+    # ... and the right one for gamma = 1, where gamma^t = 1.
+    at_one = expected_gradient(theta, trajs, surrogate_of(trajs, 1.0, discount_weighting=False))
+    assert torch.allclose(at_one, exact_grad_J(mdp, theta, 1.0), atol=EXACT)
+
+
+@given(mdps, gammas, st.booleans(), st.integers(0, 10**6), st.floats(-10, 10))
+def test_any_state_baseline_leaves_the_expectation_unchanged(shape, gamma, reward_to_go, seed,
+                                                             constant):
+    mdp, theta, trajs = setup(shape)
+    g = torch.Generator().manual_seed(seed)
+    table = 5 * torch.randn(mdp.horizon, mdp.n_states, generator=g, dtype=torch.float64)
+    b_state = table[torch.arange(mdp.horizon), trajs.states]  # b_t(s_t), any function of t, s_t
+    exact = exact_grad_J(mdp, theta, gamma)
+    for baseline in (b_state, torch.full_like(b_state, constant)):
+        estimate = expected_gradient(theta, trajs, surrogate_of(
+            trajs, gamma, reward_to_go=reward_to_go, baseline=baseline))
+        assert torch.allclose(estimate, exact, atol=EXACT)
+
+
+@given(mdps, gammas, st.integers(0, 10**6))
+def test_a_baseline_that_depends_on_the_action_biases_the_estimate(shape, gamma, seed):
+    """The negative control: b(s_t, a_t) is not allowed, and the test sees it."""
+    mdp, theta, trajs = setup(shape)
+    table = torch.randn(mdp.n_states, mdp.n_actions, dtype=torch.float64,
+                        generator=torch.Generator().manual_seed(seed))
+    b_action = table[trajs.states, trajs.actions]
+    estimate = expected_gradient(theta, trajs, surrogate_of(trajs, gamma, baseline=b_action))
+    assert (estimate - exact_grad_J(mdp, theta, gamma)).norm() > 1e-4
+
+
+# --- the optimal constant baseline ----------------------------------------------------------------
+
+@given(st.integers(2, 40), st.integers(1, 6), st.integers(0, 10**6), st.booleans())
+def test_optimal_baseline_minimises_the_sample_second_moment(N, P, seed, per_component):
+    """b* minimises sum_i ||g_i (R_i - b)||^2 (per component: each (g_ij (R_i - b_j))^2)."""
+    g = torch.Generator().manual_seed(seed)
+    scores = torch.randn(N, P, generator=g, dtype=torch.float64)
+    returns = 3 * torch.randn(N, generator=g, dtype=torch.float64) + 2
+
+    def moment(b):
+        return ((scores * (returns[:, None] - b)) ** 2).sum(0)  # [P]
+
+    b_star = optimal_baseline(scores, returns, per_component=per_component)
+    assert b_star.shape == ((P,) if per_component else ())
+    for delta in (-1.0, -1e-3, 1e-3, 1.0):
+        if per_component:
+            assert (moment(b_star) <= moment(b_star + delta) + 1e-12).all()
+        else:
+            assert moment(b_star).sum() <= moment(b_star + delta).sum() + 1e-12
+    # the closed form the lecture derives
+    w = (scores**2).sum(1)
+    if not per_component:
+        assert torch.allclose(b_star, (w * returns).sum() / w.sum())
+
+
+@given(mdps, gammas)
+def test_optimal_baseline_has_the_least_exact_variance(shape, gamma):
+    """Enumerated Var[g(tau)(R(tau) - b)] at b* is at most at b = 0, b = E[R], b* +- 0.1."""
+    mdp, theta, trajs = setup(shape)
+    discount = gamma ** torch.arange(mdp.horizon, dtype=torch.float64)
+    R = (trajs.rewards * discount).sum(1)
+    scores = per_trajectory_gradients(theta, trajs, lambda lp: lp.sum(1))  # grad log p(tau)
+    b_star = optimal_baseline(scores, R, weights=trajs.prob)
+
+    def variance(b):
+        return gradient_variance(theta, trajs, surrogate_of(
+            trajs, gamma, reward_to_go=False, baseline=torch.full_like(trajs.rewards, float(b))))
+
+    best = variance(b_star)
+    for b in (0.0, trajs.prob @ R, b_star - 0.1, b_star + 0.1):
+        assert best <= variance(b) + 1e-12
+
+
+def test_optimal_baseline_of_zero_scores_is_zero():
+    assert optimal_baseline(torch.zeros(3, 2), torch.ones(3)) == 0
+    assert torch.equal(optimal_baseline(torch.zeros(3, 2), torch.ones(3), per_component=True),
+                       torch.zeros(2))
+
+
+def test_per_trajectory_scores_match_one_backward_per_episode():
+    torch.manual_seed(0)
+    policy = reinforce.Policy(3, gym.spaces.Discrete(2), 8, -0.5)
+    obs, actions = torch.randn(7, 3), torch.randint(0, 2, (7,))
+    index = torch.tensor([0, 0, 0, 1, 1, 2, 2])
+    scores = reinforce.per_trajectory_scores(policy, obs, actions, index, 3)
+    for i in range(3):
+        policy.zero_grad()
+        policy(obs[index == i]).log_prob(actions[index == i]).sum().backward()
+        direct = torch.cat([p.grad.reshape(-1) for p in policy.parameters()])
+        assert torch.allclose(scores[i], direct, atol=1e-6)
+
+
+# --- off-policy importance sampling ---------------------------------------------------------------
+
+def off_policy_of(theta, trajs, behavior_probs, gamma, mode):
+    behavior_log_probs = behavior_probs.log()[trajs.states, trajs.actions]
+    return lambda lp: vmap(lambda l, bl, r: off_policy_surrogate(l, bl, r, gamma, mode=mode))(
+        lp, behavior_log_probs, trajs.rewards)
+
+
+@given(st.integers(1, 8), gammas, st.integers(0, 10**6))
+def test_off_policy_surrogates_are_the_contract_formulas(T, gamma, seed):
+    """Values, not only gradients: the modes differ in variance, which expectations cannot see."""
+    g = torch.Generator().manual_seed(seed)
+    lp, blp, r = (torch.randn(T, generator=g, dtype=torch.float64) for _ in range(3))
+    rho = (lp - blp).exp()
+    disc = gamma ** torch.arange(T, dtype=torch.float64)
+    q = torch.stack([sum(gamma ** (k - t) * r[k] for k in range(t, T)) for t in range(T)])
+    expected = {
+        "trajectory": rho.prod() * (disc * r).sum(),
+        "per_decision": sum(disc[t] * r[t] * rho[: t + 1].prod() for t in range(T)),
+        "first_order": (disc * rho * q).sum(),
+    }
+    for mode, value in expected.items():
+        assert torch.allclose(off_policy_surrogate(lp, blp, r, gamma, mode=mode), value)
+    assert torch.allclose(off_policy_surrogate(lp, blp, r, gamma, mode="first_order",
+                                               discount_weighting=False), (rho * q).sum())
+
+
+@given(mdps, gammas, st.sampled_from(["trajectory", "per_decision"]))
+def test_importance_sampling_is_unbiased_under_another_behaviour_policy(shape, gamma, mode):
+    mdp, theta, _ = setup(shape)
+    behavior = policy_probs(random_theta(mdp, shape[3] + 1))
+    trajs = enumerate_trajectories(mdp, behavior)  # probabilities under the behaviour policy
+    estimate = expected_gradient(theta, trajs, off_policy_of(theta, trajs, behavior, gamma, mode))
+    assert torch.allclose(estimate, exact_grad_J(mdp, theta, gamma), atol=EXACT)
+
+
+@given(mdps, gammas)
+def test_first_order_equals_on_policy_when_target_is_behaviour(shape, gamma):
+    mdp, theta, trajs = setup(shape)
+    first_order = per_trajectory_gradients(
+        theta, trajs, off_policy_of(theta, trajs, policy_probs(theta), gamma, "first_order"))
+    on_policy = per_trajectory_gradients(theta, trajs, surrogate_of(trajs, gamma))
+    assert torch.allclose(first_order, on_policy, atol=1e-12)  # trajectory by trajectory
+
+
+@given(mdps, gammas)
+def test_first_order_is_biased_when_target_differs(shape, gamma):
+    """It drops the ratio of state distributions: the lecture's approximation, visible here."""
+    mdp, theta, _ = setup(shape)
+    behavior = policy_probs(random_theta(mdp, shape[3] + 1, scale=2.0))
+    trajs = enumerate_trajectories(mdp, behavior)
+    estimate = expected_gradient(
+        theta, trajs, off_policy_of(theta, trajs, behavior, gamma, "first_order"))
+    assert (estimate - exact_grad_J(mdp, theta, gamma)).norm() > 1e-5
+
+
+# --- the rollout: whole episodes, autoreset steps never recorded ----------------------------------
+
+class CountingEnv(gym.Env):
+    """obs = [step within the episode]; ends at a random length, terminated or (rarely) cut."""
+    observation_space = gym.spaces.Box(-1e6, 1e6, (1,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t, self.length = 0, int(self.np_random.integers(1, 9))
+        return np.array([0.0], np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.array([self.t], np.float32), 1.0, self.t == self.length, False, {}
+
+
+def test_collect_episodes_keeps_whole_episodes_and_skips_autoreset_steps():
+    gym.register("CountingEnv-v0", entry_point=CountingEnv, max_episode_steps=6)
+    envs = gym.make_vec("CountingEnv-v0", num_envs=3, vectorization_mode="sync")
+    envs.reset(seed=0)
+    policy = reinforce.Policy(1, envs.single_action_space, 8, -0.5)
+    episodes = reinforce.collect_episodes(envs, envs.single_action_space, policy, 40, "cpu")
+    lengths = [len(ep["rewards"]) for ep in episodes]
+    assert sum(lengths) >= 40
+    assert sum(lengths) - max(lengths) * envs.num_envs < 40  # stopped starting new ones
+    for ep in episodes:
+        L = len(ep["rewards"])
+        # a record that started on an autoreset step would not begin at 0 or would repeat one
+        assert [o[0] for o in ep["obs"]] == list(range(L))
+        assert ep["final_obs"][0] == L
+        assert ep["terminated"] == (L < 6) or L == 6  # length 6 is cut by the time limit
+    assert any(not ep["terminated"] for ep in episodes) or max(lengths) < 6
+
+
+# --- learning ---------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_learns_cartpole_far_better_than_random(tmp_path):
+    """Random actions score about 22 on CartPole-v1; 60k steps (about 5 s) of REINFORCE beat 150."""
+    result = reinforce.train(reinforce.Config(total_timesteps=60_000, seed=1, quiet=True,
+                                              run_dir=str(tmp_path)))
+    assert result["eval_return_mean"] > 150
+
+
+class ReachEnv(gym.Env):
+    """A continuous task: move a point on a line to 0. Reward -|x|, 20 steps, actions in [-1, 1]."""
+    observation_space = gym.spaces.Box(-10, 10, (1,), np.float32)
+    action_space = gym.spaces.Box(-1, 1, (1,), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.x = float(self.np_random.uniform(-3, 3))
+        return np.array([self.x], np.float32), {}
+
+    def step(self, action):
+        self.x = float(np.clip(self.x + float(action[0]), -10, 10))
+        return np.array([self.x], np.float32), -abs(self.x), False, False, {}
+
+
+@pytest.mark.slow
+def test_gaussian_policy_learns_a_continuous_task(tmp_path):
+    gym.register("ReachEnv-v0", entry_point=ReachEnv, max_episode_steps=20)
+    env = gym.make("ReachEnv-v0")
+    random_returns = []
+    for i in range(50):
+        env.reset(seed=i)
+        random_returns.append(sum(env.step(env.action_space.sample())[1] for _ in range(20)))
+    result = reinforce.train(reinforce.Config(env_id="ReachEnv-v0", total_timesteps=40_000,
+                                              batch_steps=2000, seed=1, quiet=True,
+                                              run_dir=str(tmp_path), learning_rate=3e-3))
+    # Random actions wander (about -30); steering to 0 from |x| <= 3 costs at most about -6.
+    assert result["eval_return_mean"] > np.mean(random_returns) / 2
+    assert result["eval_return_mean"] > -12
+
+
+# --- the command line contract --------------------------------------------------------------------
+
+def run_cli(*args, timeout=120):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "reinforce.py"), *args],
+                          capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--env-id", "NoSuchEnv-v0"], "cannot make env"),
+    (["--gamma", "1.5"], "--gamma"),
+    (["--learning-rate", "-1"], "--learning-rate"),
+    (["--baseline", "median"], "--baseline"),
+    (["--env-id", "FrozenLake-v1"], "observations must be a flat Box"),
+    (["--device", "cuda:7"], "--device"),
+    (["--eval-only", "--checkpoint", "no/such/model.pt"], "checkpoint not found"),
+    (["--eval-only"], "--checkpoint"),
+])
+def test_bad_input_is_one_line_and_exit_status_2(args, message, tmp_path):
+    proc = run_cli(*args, "--run-dir", str(tmp_path / "run"))
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_tiny_run_writes_its_outputs_and_eval_only_reproduces_it(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = run_cli("--total-timesteps", "3000", "--batch-steps", "1000", "--eval-episodes", "3",
+                   "--run-dir", str(run_dir), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    for key in ("algo", "env_id", "seed", "total_timesteps", "eval_return_mean", "eval_return_std",
+                "train_time_s", "sps", "run_dir"):
+        assert key in result
+    assert result["global_step"] >= 3000
+    assert json.load(open(run_dir / "config.json"))["total_timesteps"] == 3000
+    rows = open(run_dir / "progress.csv").read().splitlines()
+    assert rows[0] == "global_step,episode_return,episode_length,wall_time_s"
+    assert int(rows[-1].split(",")[0]) == result["global_step"]
+    assert len(open(run_dir / "updates.csv").read().splitlines()) >= 4  # header + 3 updates
+    again = run_cli("--eval-only", "--checkpoint", str(run_dir / "model.pt"))
+    assert again.returncode == 0, again.stderr
+    replay = json.loads(again.stdout.strip().splitlines()[-1])
+    assert (replay["eval_return_mean"], replay["eval_return_std"]) == \
+        (result["eval_return_mean"], result["eval_return_std"])
+    # the same checkpoint on an env of another shape is refused, not crashed on
+    wrong = run_cli("--eval-only", "--checkpoint", str(run_dir / "model.pt"),
+                    "--env-id", "Acrobot-v1")
+    assert wrong.returncode == 2 and "does not match" in wrong.stderr
+
+
+def test_same_seed_same_run_on_cpu(tmp_path):
+    outs = []
+    for name in ("a", "b"):
+        proc = run_cli("--total-timesteps", "2000", "--batch-steps", "500", "--seed", "3",
+                       "--baseline", "optimal", "--run-dir", str(tmp_path / name), "--quiet",
+                       "--eval-episodes", "2")
+        assert proc.returncode == 0, proc.stderr
+        rows = [r.split(",")[:3] for r in open(tmp_path / name / "progress.csv")]
+        outs.append((rows, json.loads(proc.stdout.splitlines()[-1])["eval_return_mean"]))
+    assert outs[0] == outs[1]
+
+
+def test_ctrl_c_keeps_the_model_and_the_logs(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "reinforce.py"), "--run-dir",
+                             str(run_dir), "--total-timesteps", "10000000", "--batch-steps", "500"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        proc.stderr.readline()  # the first progress line: training is under way
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert (run_dir / "model.pt").exists() and not (run_dir / "model.pt.tmp").exists()
+    assert len(open(run_dir / "progress.csv").read().splitlines()) > 1
+    ok = run_cli("--eval-only", "--checkpoint", str(run_dir / "model.pt"), "--eval-episodes", "1")
+    assert ok.returncode == 0, ok.stderr
+
+
+@pytest.mark.parametrize("flags", [
+    ["--baseline", "none", "--estimator", "total"],
+    ["--baseline", "mean"],
+    ["--baseline", "optimal", "--estimator", "total"],
+    ["--off-policy-epochs", "3"],
+    ["--off-policy-epochs", "2", "--off-policy-mode", "per_decision", "--baseline", "none"],
+    ["--env-id", "Pendulum-v1", "--ent-coef", "0.01"],
+])
+def test_every_variant_trains_and_logs_finite_losses(flags, tmp_path):
+    proc = run_cli(*flags, "--total-timesteps", "1200", "--batch-steps", "400", "--quiet",
+                   "--eval-episodes", "1", "--run-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    rows = open(tmp_path / "updates.csv").read().splitlines()[1:]
+    assert rows and all(np.isfinite(float(x)) for row in rows for x in row.split(","))
