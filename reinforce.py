@@ -79,9 +79,7 @@ class Config:
     quiet: bool = False  # no progress lines
 
 
-# ---------------------------------------------------------------------------------------------
-# The public API: pure functions of tensors. No env, no global state, no randomness.
-# ---------------------------------------------------------------------------------------------
+# --- The public API: pure functions of tensors. No env, no global state, no randomness. ----------
 
 def discounted_returns(rewards, gamma, bootstrap=0.0):
     """G_t = sum_{k>=t} gamma^(k-t) r_k + gamma^(T-t) bootstrap, time-major ([T] or [T, N]).
@@ -168,9 +166,7 @@ def off_policy_surrogate(log_probs, behavior_log_probs, rewards, gamma=1.0, *,
     raise ValueError(f"mode must be one of {CHOICES['off_policy_mode']}, not {mode!r}")
 
 
-# ---------------------------------------------------------------------------------------------
-# Networks
-# ---------------------------------------------------------------------------------------------
+# --- Networks ------------------------------------------------------------------------------------
 
 def mlp(in_dim, out_dim, hidden):
     return nn.Sequential(nn.Linear(in_dim, hidden), nn.Tanh(), nn.Linear(hidden, hidden),
@@ -215,9 +211,7 @@ def per_trajectory_scores(policy, obs, actions, episode_index, n_episodes):
                        device=flat.device).index_add_(0, episode_index, flat)
 
 
-# ---------------------------------------------------------------------------------------------
-# Environment, checks and logging
-# ---------------------------------------------------------------------------------------------
+# --- Environment, checks and logging -------------------------------------------------------------
 
 class ConfigError(Exception):
     """Bad input from the user: reported in one line, exit status 2."""
@@ -303,9 +297,7 @@ def save_checkpoint(path, policy, value_net, cfg):
     os.replace(tmp, path)
 
 
-# ---------------------------------------------------------------------------------------------
-# Training
-# ---------------------------------------------------------------------------------------------
+# --- Training ------------------------------------------------------------------------------------
 
 def collect_episodes(envs, act_space, policy, min_steps, device):
     """Play the N envs until the finished episodes hold >= min_steps steps. No new episode
@@ -339,7 +331,7 @@ def collect_episodes(envs, act_space, policy, min_steps, device):
     return finished
 
 
-def policy_update(policy, value_net, opt, value_opt, episodes, act_space, cfg, device):
+def policy_update(policy, value_net, opt, value_opt, episodes, cfg, device):
     """One REINFORCE update on a batch of whole episodes, then the fit of V(s). Returns stats."""
     lengths = [len(ep["rewards"]) for ep in episodes]
     obs = torch.as_tensor(np.concatenate([ep["obs"] for ep in episodes]), dtype=torch.float32,
@@ -375,22 +367,21 @@ def policy_update(policy, value_net, opt, value_opt, episodes, act_space, cfg, d
 
     with torch.no_grad():
         behavior_log_probs = policy(obs).log_prob(actions)
+
+    def estimate(lp, blp, r, b, v):  # the surrogate of one episode
+        if cfg.off_policy_epochs == 1:  # on-policy: the likelihood-ratio estimator itself
+            return reinforce_surrogate(lp, r, cfg.gamma, reward_to_go=reward_to_go, baseline=b,
+                                       discount_weighting=cfg.discount_weighting, bootstrap=v)
+        # K > 1: the same batch again, importance-weighted towards the current policy
+        return off_policy_surrogate(lp, blp, r, cfg.gamma, mode=cfg.off_policy_mode,
+                                    baseline=b if cfg.off_policy_mode == "first_order" else None,
+                                    discount_weighting=cfg.discount_weighting, bootstrap=v)
+
     for _ in range(cfg.off_policy_epochs):
         dist = policy(obs)
-        log_probs = dist.log_prob(actions).split(lengths)
-        if cfg.off_policy_epochs == 1:  # on-policy: the likelihood-ratio estimator itself
-            surrogates = [reinforce_surrogate(
-                lp, r, cfg.gamma, reward_to_go=reward_to_go, baseline=b,
-                discount_weighting=cfg.discount_weighting, bootstrap=v)
-                for lp, r, b, v in zip(log_probs, rewards.split(lengths), baselines, bootstrap)]
-        else:  # the same batch again, importance-weighted towards the current policy
-            use_baseline = cfg.off_policy_mode == "first_order"
-            surrogates = [off_policy_surrogate(
-                lp, blp, r, cfg.gamma, mode=cfg.off_policy_mode,
-                baseline=b if use_baseline else None,
-                discount_weighting=cfg.discount_weighting, bootstrap=v)
-                for lp, blp, r, b, v in zip(log_probs, behavior_log_probs.split(lengths),
-                                            rewards.split(lengths), baselines, bootstrap)]
+        surrogates = [estimate(*ep) for ep in zip(
+            dist.log_prob(actions).split(lengths), behavior_log_probs.split(lengths),
+            rewards.split(lengths), baselines, bootstrap)]
         entropy = dist.entropy().mean()
         # grad J ~ (1/N) sum_i (estimate of trajectory i), ascended by descending its negative
         loss = -torch.stack(surrogates).mean() - cfg.ent_coef * entropy
@@ -469,8 +460,7 @@ def train(cfg):
                                 round(time.time() - start, 3)])
                 if writer:
                     writer.add_scalar("charts/episode_return", ep_return, global_step)
-            stats = policy_update(policy, value_net, opt, value_opt, episodes, act_space, cfg,
-                                  device)
+            stats = policy_update(policy, value_net, opt, value_opt, episodes, cfg, device)
             update += 1
             updates.write([update, global_step] + [f"{stats[k]:.6g}" for k in stat_names])
             if writer:
@@ -494,12 +484,8 @@ def train(cfg):
     train_time = time.time() - start
 
     returns = evaluate(policy, cfg.env_id, cfg.eval_episodes, cfg.seed, device)
-    return {"algo": "reinforce", "env_id": cfg.env_id, "seed": cfg.seed,
-            "total_timesteps": cfg.total_timesteps, "global_step": global_step,
-            "eval_return_mean": float(np.mean(returns)) if len(returns) else None,
-            "eval_return_std": float(np.std(returns)) if len(returns) else None,
-            "train_time_s": round(train_time, 3), "sps": round(global_step / train_time, 1),
-            "run_dir": run_dir}
+    return result(cfg, returns, global_step=global_step, train_time_s=round(train_time, 3),
+                  sps=round(global_step / train_time, 1), run_dir=run_dir)
 
 
 def evaluate(policy, env_id, episodes, seed, device):
@@ -547,17 +533,20 @@ def evaluate_checkpoint(given):
         raise ConfigError(f"{path} does not match {cfg.env_id}'s observation or action "
                           "space") from None
     returns = evaluate(policy.to(device), cfg.env_id, cfg.eval_episodes, cfg.seed, device)
+    return result(cfg, returns, train_time_s=None, sps=None, run_dir=os.path.dirname(path),
+                  eval_only=True)
+
+
+def result(cfg, returns, **extra):
+    """The dict printed as the last stdout line (CONVENTIONS.md section 3)."""
+    has = len(returns) > 0
     return {"algo": "reinforce", "env_id": cfg.env_id, "seed": cfg.seed,
             "total_timesteps": cfg.total_timesteps,
-            "eval_return_mean": float(np.mean(returns)) if len(returns) else None,
-            "eval_return_std": float(np.std(returns)) if len(returns) else None,
-            "train_time_s": None, "sps": None, "run_dir": os.path.dirname(path),
-            "eval_only": True}
+            "eval_return_mean": float(np.mean(returns)) if has else None,
+            "eval_return_std": float(np.std(returns)) if has else None, **extra}
 
 
-# ---------------------------------------------------------------------------------------------
-# Command line: one flag per Config field, so the two cannot drift apart
-# ---------------------------------------------------------------------------------------------
+# --- Command line: one flag per Config field, so the two cannot drift apart ----------------------
 
 class ArgumentParser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit status 2 (argparse adds a usage block)

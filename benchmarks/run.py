@@ -12,6 +12,7 @@ time and steps per second, with the commit, date and machine it ran on.
     python benchmarks/run.py --algo random --env-id CartPole-v1 --name random_cartpole \
         -- --num-envs 8 --total-timesteps 200000        # steps/s floor: random actions only
     python benchmarks/run.py --table                     # markdown table of all results
+    python benchmarks/run.py --plot out.png NAME NAME    # several results on one figure
 """
 import argparse
 import csv
@@ -134,7 +135,23 @@ def summarise(args, extra, rows, wall):
     }
 
 
-def plot(summary, path):
+def mean_curve(summary, np):
+    """Training return (mean of the last `window` episodes) on a common step grid, per seed."""
+    curves = []
+    for r in summary["runs"]:
+        if "run_dir" in r:
+            steps, returns = read_progress(os.path.join(ROOT, r["run_dir"], "progress.csv"))
+            w = summary["window"]
+            if len(returns) >= w:
+                curves.append((np.array(steps[w - 1:]), np.convolve(returns, np.ones(w) / w, "valid")))
+    if not curves:
+        return None
+    grid = np.linspace(0, max(s[-1] for s, _ in curves), 200)
+    return grid, np.array([np.interp(grid, s, y, left=np.nan, right=np.nan) for s, y in curves])
+
+
+def plot(summaries, path, title):
+    """Mean over seeds (line) and min-max spread (shaded) of each summary's learning curve."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -143,24 +160,20 @@ def plot(summary, path):
     except ImportError:
         print("  (matplotlib not installed: no plot)", file=sys.stderr)
         return
-    curves = []
-    for r in summary["runs"]:
-        if "run_dir" in r:
-            steps, returns = read_progress(os.path.join(ROOT, r["run_dir"], "progress.csv"))
-            smooth = np.convolve(returns, np.ones(summary["window"]) / summary["window"], "valid")
-            curves.append((np.array(steps[summary["window"] - 1:]), smooth))
-    if not curves:
-        return
-    grid = np.linspace(0, max(s[-1] for s, _ in curves if len(s)), 200)
-    ys = np.array([np.interp(grid, s, y, left=np.nan, right=np.nan) for s, y in curves if len(s)])
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(grid, np.nanmean(ys, 0), label=f"mean of {len(ys)} seeds")
-    ax.fill_between(grid, np.nanmin(ys, 0), np.nanmax(ys, 0), alpha=0.3, label="min-max")
-    if summary["target"] is not None:
-        ax.axhline(summary["target"], ls="--", c="gray", label="target")
-    ax.set(xlabel="env steps", ylabel=f"training return (mean of last {summary['window']})",
-           title=f"{summary['algo']} on {summary['env_id']} ({summary['commit']})")
-    ax.legend()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for s in summaries:
+        curve = mean_curve(s, np)
+        if curve is None:
+            continue
+        grid, ys = curve
+        label = s["name"] if len(summaries) > 1 else f"mean of {len(ys)} seeds"
+        ax.plot(grid, np.nanmean(ys, 0), label=label)
+        ax.fill_between(grid, np.nanmin(ys, 0), np.nanmax(ys, 0), alpha=0.2)
+    if summaries[0]["target"] is not None:
+        ax.axhline(summaries[0]["target"], ls="--", c="gray", label="target")
+    ax.set(xlabel="env steps", ylabel=f"training return (mean of last {summaries[0]['window']})",
+           title=title)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -194,10 +207,14 @@ def main(argv=None):
     parser.add_argument("--name", help="results file name (default <algo>_<env>)")
     parser.add_argument("--jobs", type=int, default=1, help="seeds run at once")
     parser.add_argument("--table", action="store_true", help="print the results table and exit")
+    parser.add_argument("--plot", metavar="PNG", help="plot the named results on one figure")
     args, extra = parser.parse_known_args(argv)
     extra = [a for a in extra if a != "--"]
     if args.table:
         return table()
+    if args.plot:  # the remaining words name results files
+        summaries = [json.load(open(os.path.join(RESULTS, f"{n}.json"))) for n in extra]
+        return plot(summaries, args.plot, ", ".join(sorted({s["env_id"] for s in summaries})))
     if not args.algo:
         parser.error("--algo is required")
     if args.algo != "random" and not os.path.isfile(os.path.join(ROOT, f"{args.algo}.py")):
@@ -216,7 +233,8 @@ def main(argv=None):
     out = os.path.join(RESULTS, f"{args.name}.json")
     with open(out, "w") as f:
         json.dump(summary, f, indent=2)
-    plot(summary, out[:-5] + ".png")
+    plot([summary], out[:-5] + ".png",
+         f"{summary['algo']} on {summary['env_id']} ({summary['commit']})")
     print(json.dumps({k: summary[k] for k in ("name", "eval_return_mean", "eval_return_std",
                                               "seeds_reaching_target", "median_steps_to_target",
                                               "mean_train_time_s", "mean_sps")}))
