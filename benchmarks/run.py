@@ -146,7 +146,7 @@ def mean_curve(summary, np):
                 curves.append((np.array(steps[w - 1:]), np.convolve(returns, np.ones(w) / w, "valid")))
     if not curves:
         return None
-    grid = np.linspace(0, max(s[-1] for s, _ in curves), 200)
+    grid = np.linspace(0, min(s[-1] for s, _ in curves), 200)  # where every seed has data
     return grid, np.array([np.interp(grid, s, y, left=np.nan, right=np.nan) for s, y in curves])
 
 
@@ -160,15 +160,18 @@ def plot(summaries, path, title):
     except ImportError:
         print("  (matplotlib not installed: no plot)", file=sys.stderr)
         return
+    curves = [(s, mean_curve(s, np)) for s in summaries]
+    curves = [(s, c) for s, c in curves if c is not None]
+    if not curves:  # e.g. the random-action floor: no learning curve to draw
+        return
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for s in summaries:
-        curve = mean_curve(s, np)
-        if curve is None:
-            continue
-        grid, ys = curve
+    for s, (grid, ys) in curves:
+        keep = ~np.isnan(ys).all(0)  # grid points before any seed's first full window
+        grid, ys = grid[keep], ys[:, keep]
         label = s["name"] if len(summaries) > 1 else f"mean of {len(ys)} seeds"
         ax.plot(grid, np.nanmean(ys, 0), label=label)
-        ax.fill_between(grid, np.nanmin(ys, 0), np.nanmax(ys, 0), alpha=0.2)
+        if len(curves) == 1:  # the spread of several results on one axis would hide them all
+            ax.fill_between(grid, np.nanmin(ys, 0), np.nanmax(ys, 0), alpha=0.2, label="min-max")
     if summaries[0]["target"] is not None:
         ax.axhline(summaries[0]["target"], ls="--", c="gray", label="target")
     ax.set(xlabel="env steps", ylabel=f"training return (mean of last {summaries[0]['window']})",
