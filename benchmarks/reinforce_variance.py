@@ -52,7 +52,7 @@ def plot(rows, path, summary):
     except ImportError:
         return
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    labels = [f"{r['estimator']}\n{r['baseline']}" for r in rows]
+    labels = [f"{r['estimator'].replace('reward-', '')}\n{r['baseline']}" for r in rows]
     ax.bar(labels, [r["relative_variance"] for r in rows],
            color=["tab:blue"] * 4 + ["tab:orange"] * 4)
     ax.set(ylabel="gradient variance\n(relative to total, none)", yscale="log",
