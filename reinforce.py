@@ -9,7 +9,9 @@ p_theta(tau) grad log p_theta(tau) = grad p_theta(tau), and the dynamics do not 
 
 and subtracting a baseline b(s_t) leaves the expectation unchanged, since
 E[grad log pi(a|s) b(s)] = b(s) grad sum_a pi(a|s) = 0, while it can cut the variance:
-the lecture's optimal constant is b* = E[||g||^2 R] / E[||g||^2], g = grad log p_theta(tau).
+the lecture's optimal constant is b* = E[||g||^2 R] / E[||g||^2], g = grad log p_theta(tau)
+(for the reward-to-go form, b* = E[<h, f>] / E[||h||^2] with h = sum_t w_t grad log pi_t and
+f = sum_t w_t grad log pi_t G_t, which is the same formula when w_t = 1 and G_t = R).
 Off-policy, importance sampling reweights trajectories drawn from a behaviour policy by
 rho_t = pi_theta(a_t|s_t) / pi_beta(a_t|s_t) (whole product, per decision, or first order).
 
@@ -18,8 +20,10 @@ Here it is kept by default (`discount_weighting`). A truncated episode (time lim
 bootstrapped with V(final observation) when a value baseline exists; without one the Monte
 Carlo return simply stops at the cut.
 
-Each update uses whole episodes from `--num-envs` synchronous envs: every episode started is
-played to its end, since dropping unfinished ones would favour short episodes.
+Each update averages over exactly `--batch-episodes` whole episodes from `--num-envs`
+synchronous envs: the batch is the first E episodes started, fixed before they are played.
+(Stopping at a step count instead would make the number of episodes depend on their lengths,
+and the batch mean would lean towards long episodes.)
 
 Usage:
     python reinforce.py                                   # CartPole-v1, reward-to-go, value baseline
@@ -32,6 +36,7 @@ import csv
 import dataclasses
 import inspect
 import json
+import math
 import os
 import sys
 import time
@@ -57,9 +62,9 @@ class Config:
     seed: int = 1  # seeds torch, numpy, the envs and their action spaces
     device: str = "auto"  # auto, cpu, cuda or cuda:N
     num_envs: int = 8  # synchronous envs collecting the episodes of a batch
-    batch_steps: int = 5000  # an update uses whole episodes holding at least this many steps
+    batch_episodes: int = 16  # whole episodes averaged in one update
     estimator: str = "reward-to-go"  # total: G_0 weights every step; reward-to-go: G_t
-    baseline: str = "value"  # none, mean (batch mean), optimal (b*), value (learned V(s))
+    baseline: str = "value"  # none, mean (batch mean), optimal (b*, from the batch), value (V(s))
     discount_weighting: bool = True  # weight step t by gamma^t (reward-to-go; unbiased)
     gamma: float = 0.99  # discount factor
     learning_rate: float = 1e-3  # Adam step size of the policy
@@ -118,25 +123,32 @@ def reinforce_surrogate(log_probs, rewards, gamma=1.0, *, reward_to_go=True, bas
     return (weight * log_probs * returns.detach()).sum()
 
 
-def optimal_baseline(scores, returns, per_component=False, weights=None):
+def optimal_baseline(scores, returns, per_component=False, weights=None, *, return_scores=None):
     """The variance-minimising constant baseline b* = sum_i ||g_i||^2 R_i / sum_i ||g_i||^2.
 
     scores: [N, P], g_i = sum_t grad log pi(a_t|s_t) of trajectory i. returns: [N], R_i.
     per_component: one baseline per parameter, b_j = sum_i g_ij^2 R_i / sum_i g_ij^2 ([P]).
     weights: optional [N] probabilities of the trajectories (an exact expectation), else 1/N.
+    return_scores: for an estimator sum_t w_t grad log pi_t (R_t - b) such as reward-to-go, pass
+      scores h_i = sum_t w_t grad log pi_t and return_scores f_i = sum_t w_t grad log pi_t R_t
+      ([N, P]); then b* = sum_i <h_i, f_i> / sum_i ||h_i||^2 and `returns` is not used.
     Where every g_i is zero the baseline cannot change the estimate and 0 is returned.
     """
-    if weights is None:
-        weights = torch.ones_like(returns)
-    sq = scores**2 if per_component else (scores**2).sum(1, keepdim=True)  # [N, P] or [N, 1]
-    num = (weights[:, None] * sq * returns[:, None]).sum(0)
+    if return_scores is None:
+        return_scores = scores * returns[:, None]  # f_i = g_i R_i: the total-return estimator
+    weights = torch.ones(scores.shape[0], dtype=scores.dtype, device=scores.device) \
+        if weights is None else weights
+    cross, sq = scores * return_scores, scores**2  # [N, P]
+    if not per_component:
+        cross, sq = cross.sum(1, keepdim=True), sq.sum(1, keepdim=True)  # [N, 1]
+    num = (weights[:, None] * cross).sum(0)
     den = (weights[:, None] * sq).sum(0)
     b = torch.where(den > 0, num / torch.where(den > 0, den, torch.ones_like(den)), 0.0)
     return b if per_component else b[0]
 
 
 def off_policy_surrogate(log_probs, behavior_log_probs, rewards, gamma=1.0, *,
-                         mode="per_decision", baseline=None, discount_weighting=True,
+                         mode="per_decision", baseline=None, discount_weighting=False,
                          bootstrap=0.0):
     """Importance-sampled objective for a trajectory drawn from a behaviour policy beta.
 
@@ -145,8 +157,9 @@ def off_policy_surrogate(log_probs, behavior_log_probs, rewards, gamma=1.0, *,
       "trajectory":   (prod_t rho_t) sum_t gamma^t r_t                     (unbiased)
       "per_decision": sum_t gamma^t r_t prod_{k<=t} rho_k                 (unbiased, causal)
       "first_order":  sum_t w_t rho_t (Q_t - b_t), Q_t the reward-to-go, no gradient through
-                      Q_t; w_t = gamma^t if discount_weighting. Drops the ratio of state
-                      distributions: exact only when theta = beta (the lecture's approximation).
+                      Q_t; w_t = 1 as in the lecture, or gamma^t with discount_weighting (then
+                      exact when theta = beta, like reward-to-go). It drops the ratio of state
+                      distributions, so it is biased when theta != beta.
     baseline, bootstrap (first_order only): as in `reinforce_surrogate`.
     """
     log_rho = log_probs - behavior_log_probs.detach()
@@ -198,17 +211,15 @@ class Policy(nn.Module):
         return dist.logits.argmax(-1) if self.discrete else dist.mean
 
 
-def per_trajectory_scores(policy, obs, actions, episode_index, n_episodes):
-    """g_i = sum_t grad log pi(a_t|s_t) over the steps of each episode i: [n_episodes, P]."""
+def per_step_scores(policy, obs, actions):
+    """grad_theta log pi(a_t|s_t) of every step, flattened over the parameters: [B, P]."""
     params = {k: v.detach() for k, v in policy.named_parameters()}
 
     def log_prob(p, o, a):
         return functional_call(policy, p, (o[None],)).log_prob(a[None]).sum()
 
     per_step = vmap(grad(log_prob), in_dims=(None, 0, 0))(params, obs, actions)
-    flat = torch.cat([g.reshape(obs.shape[0], -1) for g in per_step.values()], 1)
-    return torch.zeros(n_episodes, flat.shape[1], dtype=flat.dtype,
-                       device=flat.device).index_add_(0, episode_index, flat)
+    return torch.cat([g.reshape(obs.shape[0], -1) for g in per_step.values()], 1)
 
 
 # --- Environment, checks and logging -------------------------------------------------------------
@@ -221,7 +232,10 @@ def check_config(cfg):
     for name, choices in CHOICES.items():
         if getattr(cfg, name) not in choices:
             raise ConfigError(f"--{name.replace('_', '-')} must be one of {', '.join(choices)}")
-    positive = ("total_timesteps", "num_envs", "batch_steps", "learning_rate",
+    for f in dataclasses.fields(cfg):
+        if f.type is float and not math.isfinite(getattr(cfg, f.name)):
+            raise ConfigError(f"--{f.name.replace('_', '-')} must be finite")
+    positive = ("total_timesteps", "num_envs", "batch_episodes", "learning_rate",
                 "value_learning_rate", "hidden_size", "max_grad_norm", "off_policy_epochs")
     for name in positive:
         if not getattr(cfg, name) > 0:
@@ -230,6 +244,10 @@ def check_config(cfg):
         raise ConfigError(f"--gamma must be in (0, 1], got {cfg.gamma}")
     if cfg.ent_coef < 0 or cfg.value_steps < 0 or cfg.eval_episodes < 0:
         raise ConfigError("--ent-coef, --value-steps and --eval-episodes must be >= 0")
+    if cfg.off_policy_epochs > 1 and cfg.off_policy_mode == "first_order" \
+            and cfg.estimator == "total":
+        raise ConfigError("--off-policy-mode first_order weights steps by the reward-to-go: "
+                          "use --estimator reward-to-go")
     if cfg.off_policy_epochs > 1 and cfg.off_policy_mode != "first_order" \
             and cfg.baseline != "none":
         raise ConfigError(f"--off-policy-mode {cfg.off_policy_mode} takes no baseline: "
@@ -299,20 +317,24 @@ def save_checkpoint(path, policy, value_net, cfg):
 
 # --- Training ------------------------------------------------------------------------------------
 
-def collect_episodes(envs, act_space, policy, min_steps, device):
-    """Play the N envs until the finished episodes hold >= min_steps steps. No new episode
-    starts after that, but every episode already started is played to its end."""
+def collect_episodes(envs, act_space, policy, n_episodes, device):
+    """Play the N envs until `n_episodes` whole episodes are finished: the first n_episodes
+    started, a set fixed before any of them is played. An env that is done while others still
+    play idles: the episodes its autoreset starts are not recorded. Returns (episodes,
+    env_steps), env_steps counting every step of every env, the idle ones too."""
     obs, _ = envs.reset()
     n = envs.num_envs
     current = [{"obs": [], "actions": [], "rewards": []} for _ in range(n)]
-    active = np.ones(n, dtype=bool)  # env i plays an episode that belongs to this batch
+    active = np.arange(n) < n_episodes  # env i plays an episode that belongs to this batch
+    started = int(active.sum())
     resetting = np.zeros(n, dtype=bool)  # env i's next step is gymnasium's autoreset step
-    finished, steps = [], 0
+    finished, env_steps = [], 0
     while active.any():
         with torch.no_grad():
             actions = policy.act(torch.as_tensor(obs, dtype=torch.float32, device=device))
         actions = actions.cpu().numpy()
         next_obs, rewards, terminated, truncated, _ = envs.step(to_env_action(actions, act_space))
+        env_steps += n
         # gymnasium's NEXT_STEP autoreset: the step after an episode ends ignores the action,
         # gives reward 0 and returns the next episode's first observation. It is never recorded,
         # so no transition spans two episodes, and next_obs at the end is the true final state.
@@ -322,13 +344,14 @@ def collect_episodes(envs, act_space, policy, min_steps, device):
             ep["actions"].append(actions[i])
             ep["rewards"].append(rewards[i])
             if terminated[i] or truncated[i]:
-                finished.append(dict(ep, terminated=bool(terminated[i]), final_obs=next_obs[i]))
-                steps += len(ep["rewards"])
+                finished.append(dict(ep, terminated=bool(terminated[i]), final_obs=next_obs[i],
+                                     end_step=env_steps))
                 current[i] = {"obs": [], "actions": [], "rewards": []}
-                active[i] = steps < min_steps
+                active[i] = started < n_episodes  # decided before the next episode is played
+                started += int(active[i])
         resetting = terminated | truncated
         obs = next_obs
-    return finished
+    return finished, env_steps
 
 
 def policy_update(policy, value_net, opt, value_opt, episodes, cfg, device):
@@ -358,11 +381,23 @@ def policy_update(policy, value_net, opt, value_opt, episodes, cfg, device):
     first_returns = torch.stack([g[0] for g in returns])  # G_0 = R(tau) per episode
     if cfg.baseline == "mean":  # the batch's average of the return the estimator uses
         baseline.fill_(torch.cat(returns).mean() if reward_to_go else first_returns.mean())
-    elif cfg.baseline == "optimal":  # b* = E[||g||^2 R] / E[||g||^2], g = grad log p(tau)
-        episode_index = torch.repeat_interleave(
-            torch.arange(len(episodes), device=device), torch.tensor(lengths, device=device))
-        scores = per_trajectory_scores(policy, obs, actions, episode_index, len(episodes))
-        baseline.fill_(optimal_baseline(scores, first_returns))
+    elif cfg.baseline == "optimal":  # b* = E[<h, f>] / E[||h||^2], see optimal_baseline
+        steps = [torch.arange(n, dtype=torch.float32, device=device) for n in lengths]
+        if reward_to_go:  # h = sum_t w_t grad log pi_t, f = sum_t w_t grad log pi_t G_t
+            w = torch.cat([cfg.gamma**t if cfg.discount_weighting else torch.ones_like(t)
+                           for t in steps])
+            step_returns = torch.cat(returns)
+        else:  # h = g = sum_t grad log pi_t, f = g R(tau)
+            w = torch.ones_like(rewards)
+            step_returns = torch.repeat_interleave(first_returns, torch.tensor(lengths,
+                                                                               device=device))
+        episode = torch.repeat_interleave(torch.arange(len(episodes), device=device),
+                                          torch.tensor(lengths, device=device))
+        scores = per_step_scores(policy, obs, actions)  # [B, P]
+        per_episode = lambda x: torch.zeros(len(episodes), x.shape[1], device=device) \
+            .index_add_(0, episode, x)
+        baseline.fill_(optimal_baseline(per_episode(w[:, None] * scores), None, return_scores=
+                                        per_episode((w * step_returns)[:, None] * scores)))
     baselines = baseline.split(lengths)
 
     with torch.no_grad():
@@ -409,8 +444,8 @@ def train(cfg):
     """Train a policy with REINFORCE; return the result dict printed as the last stdout line."""
     check_config(cfg)
     device = resolve_device(cfg.device)
-    # Small MLPs on a CPU: one thread trained as fast as two here (a measured 40k steps/s
-    # both ways with 8 CartPole envs) at half the CPU time, and leaves a core to other runs.
+    # Small MLPs on a CPU: one thread is as fast as two on a 2-core machine (measured: 40k env
+    # steps/s collecting with 8 CartPole envs either way) at half the CPU time.
     torch.set_num_threads(1)
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
@@ -449,17 +484,17 @@ def train(cfg):
     model_path = os.path.join(run_dir, "model.pt")
     try:
         while global_step < cfg.total_timesteps:
-            episodes = collect_episodes(envs, act_space, policy,
-                                        min(cfg.batch_steps, cfg.total_timesteps - global_step),
-                                        device)
-            for ep in episodes:
-                global_step += len(ep["rewards"])
+            episodes, env_steps = collect_episodes(envs, act_space, policy, cfg.batch_episodes,
+                                                   device)
+            for ep in episodes:  # logged at the env step where each one finished
                 ep_return = float(np.sum(ep["rewards"]))
                 recent = (recent + [ep_return])[-20:]
-                progress.write([global_step, ep_return, len(ep["rewards"]),
+                progress.write([global_step + ep["end_step"], ep_return, len(ep["rewards"]),
                                 round(time.time() - start, 3)])
                 if writer:
-                    writer.add_scalar("charts/episode_return", ep_return, global_step)
+                    writer.add_scalar("charts/episode_return", ep_return,
+                                      global_step + ep["end_step"])
+            global_step += env_steps
             stats = policy_update(policy, value_net, opt, value_opt, episodes, cfg, device)
             update += 1
             updates.write([update, global_step] + [f"{stats[k]:.6g}" for k in stat_names])
@@ -470,7 +505,7 @@ def train(cfg):
             if not cfg.quiet and (now - last_print >= 2.0 or global_step >= cfg.total_timesteps):
                 last_print = now
                 sps = global_step / (now - start)
-                eta = (cfg.total_timesteps - global_step) / max(sps, 1e-9)
+                eta = max(cfg.total_timesteps - global_step, 0) / max(sps, 1e-9)
                 print(f"step {global_step}/{cfg.total_timesteps} | return {np.mean(recent):.1f}"
                       f" (last {len(recent)}) | {sps:.0f} steps/s | {eta:.0f} s left",
                       file=sys.stderr, flush=True)

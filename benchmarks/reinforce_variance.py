@@ -69,7 +69,7 @@ def main(argv=None):
     parser.add_argument("--env-id", default="CartPole-v1")
     parser.add_argument("--pretrain-steps", type=int, default=40_000)
     parser.add_argument("--batches", type=int, default=30)
-    parser.add_argument("--batch-steps", type=int, default=2000)
+    parser.add_argument("--batch-episodes", type=int, default=16)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
 
@@ -85,7 +85,7 @@ def main(argv=None):
     policy.load_state_dict(ckpt["policy"])
     value_net = reinforce.mlp(obs_space.shape[0], 1, cfg.hidden_size)
     value_net.load_state_dict(ckpt["value"])
-    batches = [reinforce.collect_episodes(envs, act_space, policy, args.batch_steps, "cpu")
+    batches = [reinforce.collect_episodes(envs, act_space, policy, args.batch_episodes, "cpu")[0]
                for _ in range(args.batches)]
 
     rows = []

@@ -160,30 +160,62 @@ def test_optimal_baseline_has_the_least_exact_variance(shape, gamma):
         assert best <= variance(b) + 1e-12
 
 
+@given(mdps, gammas)
+def test_optimal_baseline_for_reward_to_go_has_the_least_exact_variance(shape, gamma):
+    """For sum_t gamma^t grad log pi_t (G_t - b): b* = E<h, f> / E||h||^2 (return_scores)."""
+    mdp, theta, trajs = setup(shape)
+    discount = gamma ** torch.arange(mdp.horizon, dtype=torch.float64)
+    G = torch.stack([discounted_returns(r, gamma) for r in trajs.rewards])  # [K, H]
+    h = per_trajectory_gradients(theta, trajs, lambda lp: (discount * lp).sum(1))
+    f = per_trajectory_gradients(theta, trajs, lambda lp: (discount * lp * G).sum(1))
+    b_star = optimal_baseline(h, None, weights=trajs.prob, return_scores=f)
+
+    def variance(b):
+        return gradient_variance(theta, trajs, surrogate_of(
+            trajs, gamma, baseline=torch.full_like(trajs.rewards, float(b))))
+
+    best = variance(b_star)
+    total_form = optimal_baseline(per_trajectory_gradients(theta, trajs, lambda lp: lp.sum(1)),
+                                  G[:, 0], weights=trajs.prob)
+    for b in (0.0, trajs.prob @ G[:, 0], total_form, b_star - 0.1, b_star + 0.1):
+        assert best <= variance(b) + 1e-12
+
+
+def test_return_scores_reduce_to_the_lecture_formula():
+    g = torch.Generator().manual_seed(0)
+    scores, returns = torch.randn(9, 4, generator=g), torch.randn(9, generator=g)
+    for per_component in (False, True):
+        assert torch.allclose(
+            optimal_baseline(scores, returns, per_component),
+            optimal_baseline(scores, None, per_component, return_scores=scores * returns[:, None]))
+
+
 def test_optimal_baseline_of_zero_scores_is_zero():
     assert optimal_baseline(torch.zeros(3, 2), torch.ones(3)) == 0
     assert torch.equal(optimal_baseline(torch.zeros(3, 2), torch.ones(3), per_component=True),
                        torch.zeros(2))
 
 
-def test_per_trajectory_scores_match_one_backward_per_episode():
+@pytest.mark.parametrize("space", [gym.spaces.Discrete(2), gym.spaces.Box(-1, 1, (2,))])
+def test_per_step_scores_match_one_backward_per_step(space):
     torch.manual_seed(0)
-    policy = reinforce.Policy(3, gym.spaces.Discrete(2), 8, -0.5)
-    obs, actions = torch.randn(7, 3), torch.randint(0, 2, (7,))
-    index = torch.tensor([0, 0, 0, 1, 1, 2, 2])
-    scores = reinforce.per_trajectory_scores(policy, obs, actions, index, 3)
-    for i in range(3):
+    policy = reinforce.Policy(3, space, 8, -0.5)
+    obs = torch.randn(5, 3)
+    actions = policy.act(obs)
+    scores = reinforce.per_step_scores(policy, obs, actions)
+    for t in range(5):
         policy.zero_grad()
-        policy(obs[index == i]).log_prob(actions[index == i]).sum().backward()
+        policy(obs[t:t + 1]).log_prob(actions[t:t + 1]).sum().backward()
         direct = torch.cat([p.grad.reshape(-1) for p in policy.parameters()])
-        assert torch.allclose(scores[i], direct, atol=1e-6)
+        assert torch.allclose(scores[t], direct, atol=1e-6)
 
 
 # --- off-policy importance sampling ---------------------------------------------------------------
 
-def off_policy_of(theta, trajs, behavior_probs, gamma, mode):
+def off_policy_of(theta, trajs, behavior_probs, gamma, mode, **kwargs):
     behavior_log_probs = behavior_probs.log()[trajs.states, trajs.actions]
-    return lambda lp: vmap(lambda l, bl, r: off_policy_surrogate(l, bl, r, gamma, mode=mode))(
+    return lambda lp: vmap(lambda l, bl, r: off_policy_surrogate(l, bl, r, gamma, mode=mode,
+                                                                 **kwargs))(
         lp, behavior_log_probs, trajs.rewards)
 
 
@@ -198,12 +230,12 @@ def test_off_policy_surrogates_are_the_contract_formulas(T, gamma, seed):
     expected = {
         "trajectory": rho.prod() * (disc * r).sum(),
         "per_decision": sum(disc[t] * r[t] * rho[: t + 1].prod() for t in range(T)),
-        "first_order": (disc * rho * q).sum(),
+        "first_order": (rho * q).sum(),  # the contract: sum_t rho_t Q_t
     }
     for mode, value in expected.items():
         assert torch.allclose(off_policy_surrogate(lp, blp, r, gamma, mode=mode), value)
     assert torch.allclose(off_policy_surrogate(lp, blp, r, gamma, mode="first_order",
-                                               discount_weighting=False), (rho * q).sum())
+                                               discount_weighting=True), (disc * rho * q).sum())
 
 
 @given(mdps, gammas, st.sampled_from(["trajectory", "per_decision"]))
@@ -218,10 +250,12 @@ def test_importance_sampling_is_unbiased_under_another_behaviour_policy(shape, g
 @given(mdps, gammas)
 def test_first_order_equals_on_policy_when_target_is_behaviour(shape, gamma):
     mdp, theta, trajs = setup(shape)
-    first_order = per_trajectory_gradients(
-        theta, trajs, off_policy_of(theta, trajs, policy_probs(theta), gamma, "first_order"))
-    on_policy = per_trajectory_gradients(theta, trajs, surrogate_of(trajs, gamma))
-    assert torch.allclose(first_order, on_policy, atol=1e-12)  # trajectory by trajectory
+    for weighting in (True, False):
+        first_order = per_trajectory_gradients(theta, trajs, off_policy_of(
+            theta, trajs, policy_probs(theta), gamma, "first_order", discount_weighting=weighting))
+        on_policy = per_trajectory_gradients(theta, trajs, surrogate_of(
+            trajs, gamma, discount_weighting=weighting))
+        assert torch.allclose(first_order, on_policy, atol=1e-12)  # trajectory by trajectory
 
 
 @given(mdps, gammas)
@@ -230,8 +264,8 @@ def test_first_order_is_biased_when_target_differs(shape, gamma):
     mdp, theta, _ = setup(shape)
     behavior = policy_probs(random_theta(mdp, shape[3] + 1, scale=2.0))
     trajs = enumerate_trajectories(mdp, behavior)
-    estimate = expected_gradient(
-        theta, trajs, off_policy_of(theta, trajs, behavior, gamma, "first_order"))
+    estimate = expected_gradient(theta, trajs, off_policy_of(
+        theta, trajs, behavior, gamma, "first_order", discount_weighting=True))
     assert (estimate - exact_grad_J(mdp, theta, gamma)).norm() > 1e-5
 
 
@@ -257,25 +291,72 @@ def test_collect_episodes_keeps_whole_episodes_and_skips_autoreset_steps():
     envs = gym.make_vec("CountingEnv-v0", num_envs=3, vectorization_mode="sync")
     envs.reset(seed=0)
     policy = reinforce.Policy(1, envs.single_action_space, 8, -0.5)
-    episodes = reinforce.collect_episodes(envs, envs.single_action_space, policy, 40, "cpu")
-    lengths = [len(ep["rewards"]) for ep in episodes]
-    assert sum(lengths) >= 40
-    assert sum(lengths) - max(lengths) * envs.num_envs < 40  # stopped starting new ones
+    episodes, env_steps = reinforce.collect_episodes(envs, envs.single_action_space, policy, 11,
+                                                     "cpu")
+    assert len(episodes) == 11  # exactly the batch size, fixed before the episodes were played
+    assert env_steps % 3 == 0 and env_steps >= sum(len(ep["rewards"]) for ep in episodes)
+    assert max(ep["end_step"] for ep in episodes) == env_steps
     for ep in episodes:
         L = len(ep["rewards"])
         # a record that started on an autoreset step would not begin at 0 or would repeat one
         assert [o[0] for o in ep["obs"]] == list(range(L))
         assert ep["final_obs"][0] == L
         assert ep["terminated"] == (L < 6) or L == 6  # length 6 is cut by the time limit
-    assert any(not ep["terminated"] for ep in episodes) or max(lengths) < 6
+    assert any(not ep["terminated"] for ep in episodes) and any(ep["terminated"] for ep in episodes)
+
+
+class ConstantValue(torch.nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.c = c
+
+    def forward(self, obs):
+        return torch.full((obs.shape[0], 1), self.c)
+
+
+class GradientRecorder:
+    def __init__(self, params):
+        self.params, self.grads = list(params), []
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        self.grads.append(torch.cat([p.grad.reshape(-1) for p in self.params]))
+
+
+def test_update_bootstraps_truncated_episodes_only():
+    """policy_update's gradient is the surrogate's, with bootstrap V(final obs) iff truncated."""
+    torch.manual_seed(0)
+    policy = reinforce.Policy(2, gym.spaces.Discrete(2), 8, -0.5)
+    c, gamma = 7.0, 0.9
+    rng = np.random.default_rng(0)
+    episodes = [{"obs": list(rng.normal(size=(L, 2)).astype(np.float32)),
+                 "actions": list(rng.integers(0, 2, L)), "rewards": list(rng.normal(size=L)),
+                 "terminated": term, "final_obs": np.zeros(2, np.float32)}
+                for L, term in ((3, True), (4, False), (2, False))]
+    cfg = reinforce.Config(gamma=gamma, max_grad_norm=float("inf"), value_steps=0)
+    recorder = GradientRecorder(policy.parameters())
+    reinforce.policy_update(policy, ConstantValue(c), recorder, None, episodes, cfg, "cpu")
+    surrogates = []
+    for ep in episodes:
+        obs, actions = torch.tensor(np.array(ep["obs"])), torch.tensor(ep["actions"])
+        rewards = torch.tensor(ep["rewards"], dtype=torch.float32)
+        surrogates.append(reinforce_surrogate(
+            policy(obs).log_prob(actions), rewards, gamma, baseline=c,
+            bootstrap=0.0 if ep["terminated"] else c))
+    expected = torch.autograd.grad(-torch.stack(surrogates).mean(), list(policy.parameters()))
+    assert torch.allclose(recorder.grads[0], torch.cat([g.reshape(-1) for g in expected]),
+                          atol=1e-6)
 
 
 # --- learning ---------------------------------------------------------------------------------------
 
 @pytest.mark.slow
 def test_learns_cartpole_far_better_than_random(tmp_path):
-    """Random actions score about 22 on CartPole-v1; 60k steps (about 5 s) of REINFORCE beat 150."""
-    result = reinforce.train(reinforce.Config(total_timesteps=60_000, seed=1, quiet=True,
+    """Random actions score about 22 on CartPole-v1; 100k steps of REINFORCE beat 150."""
+    result = reinforce.train(reinforce.Config(total_timesteps=100_000, seed=1, quiet=True,
                                               run_dir=str(tmp_path)))
     assert result["eval_return_mean"] > 150
 
@@ -304,9 +385,9 @@ def test_gaussian_policy_learns_a_continuous_task(tmp_path):
         env.reset(seed=i)
         random_returns.append(sum(env.step(env.action_space.sample())[1] for _ in range(20)))
     result = reinforce.train(reinforce.Config(env_id="ReachEnv-v0", total_timesteps=40_000,
-                                              batch_steps=2000, seed=1, quiet=True,
+                                              batch_episodes=100, seed=1, quiet=True,
                                               run_dir=str(tmp_path), learning_rate=3e-3))
-    # Random actions wander (about -30); steering to 0 from |x| <= 3 costs at most about -6.
+    # Random actions wander (about -40); steering to 0 from |x| <= 3 costs about -3.
     assert result["eval_return_mean"] > np.mean(random_returns) / 2
     assert result["eval_return_mean"] > -12
 
@@ -323,6 +404,8 @@ def run_cli(*args, timeout=120):
     (["--gamma", "1.5"], "--gamma"),
     (["--learning-rate", "-1"], "--learning-rate"),
     (["--baseline", "median"], "--baseline"),
+    (["--ent-coef", "nan"], "--ent-coef must be finite"),
+    (["--off-policy-epochs", "2", "--estimator", "total"], "--estimator reward-to-go"),
     (["--env-id", "FrozenLake-v1"], "observations must be a flat Box"),
     (["--device", "cuda:7"], "--device"),
     (["--eval-only", "--checkpoint", "no/such/model.pt"], "checkpoint not found"),
@@ -336,9 +419,21 @@ def test_bad_input_is_one_line_and_exit_status_2(args, message, tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+class MultiActionEnv(ReachEnv):
+    action_space = gym.spaces.MultiDiscrete([2, 3])
+
+
+def test_unsupported_action_space_is_one_line_and_exit_status_2(capsys):
+    gym.register("MultiActionEnv-v0", entry_point=MultiActionEnv, max_episode_steps=5)
+    with pytest.raises(SystemExit) as exit_:
+        reinforce.main(["--env-id", "MultiActionEnv-v0", "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 2 and len(err) == 1 and "actions must be Discrete" in err[0]
+
+
 def test_tiny_run_writes_its_outputs_and_eval_only_reproduces_it(tmp_path):
     run_dir = tmp_path / "run"
-    proc = run_cli("--total-timesteps", "3000", "--batch-steps", "1000", "--eval-episodes", "3",
+    proc = run_cli("--total-timesteps", "3000", "--batch-episodes", "10", "--eval-episodes", "3",
                    "--run-dir", str(run_dir), "--quiet")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -365,7 +460,7 @@ def test_tiny_run_writes_its_outputs_and_eval_only_reproduces_it(tmp_path):
 def test_same_seed_same_run_on_cpu(tmp_path):
     outs = []
     for name in ("a", "b"):
-        proc = run_cli("--total-timesteps", "2000", "--batch-steps", "500", "--seed", "3",
+        proc = run_cli("--device", "cpu", "--total-timesteps", "2000", "--batch-episodes", "8", "--seed", "3",
                        "--baseline", "optimal", "--run-dir", str(tmp_path / name), "--quiet",
                        "--eval-episodes", "2")
         assert proc.returncode == 0, proc.stderr
@@ -377,7 +472,7 @@ def test_same_seed_same_run_on_cpu(tmp_path):
 def test_ctrl_c_keeps_the_model_and_the_logs(tmp_path):
     run_dir = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "reinforce.py"), "--run-dir",
-                             str(run_dir), "--total-timesteps", "10000000", "--batch-steps", "500"],
+                             str(run_dir), "--total-timesteps", "10000000", "--batch-episodes", "8"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         proc.stderr.readline()  # the first progress line: training is under way
@@ -402,7 +497,7 @@ def test_ctrl_c_keeps_the_model_and_the_logs(tmp_path):
     ["--env-id", "Pendulum-v1", "--ent-coef", "0.01"],
 ])
 def test_every_variant_trains_and_logs_finite_losses(flags, tmp_path):
-    proc = run_cli(*flags, "--total-timesteps", "1200", "--batch-steps", "400", "--quiet",
+    proc = run_cli(*flags, "--total-timesteps", "1200", "--batch-episodes", "8", "--quiet",
                    "--eval-episodes", "1", "--run-dir", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     rows = open(tmp_path / "updates.csv").read().splitlines()[1:]
