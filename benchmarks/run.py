@@ -17,6 +17,7 @@ time and steps per second, with the commit, date and machine it ran on.
 import argparse
 import csv
 import glob
+import hashlib
 import json
 import os
 import platform
@@ -36,6 +37,12 @@ def git_commit():
     commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
     dirty = git("status", "--porcelain", "--untracked-files=no").strip()
     return commit + ("+dirty" if dirty else "")
+
+
+def file_sha256(algo):
+    """The algorithm file's content hash: pins the code a result came from, committed or not."""
+    path = os.path.join(ROOT, f"{algo}.py")
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()[:16] if os.path.isfile(path) else None
 
 
 def machine():
@@ -130,6 +137,7 @@ def summarise(args, extra, rows, wall):
         "mean_train_time_s": mean([r["train_time_s"] for r in ok]),
         "mean_sps": mean([r["sps"] for r in ok]),
         "wall_time_s": round(wall, 1), "commit": git_commit(),
+        "algo_sha256": file_sha256(args.algo),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(),
         "runs": rows,
     }
@@ -196,8 +204,10 @@ def table():
         med = "-" if med is None else f"{med:,} ({s['seeds_with_training_return_at_target']} seeds)"
         t = "-" if s["mean_train_time_s"] is None else f"{s['mean_train_time_s']:.0f}"
         sps = "-" if s["mean_sps"] is None else f"{s['mean_sps']:,.0f}"
+        recorded = s.get("algo_sha256")  # a result of an older version of the file is marked
+        stale = " (file changed since)" if recorded and recorded != file_sha256(s["algo"]) else ""
         print(f"| {s['name']} | {s['algo']} | {s['env_id']} | {s['seeds']} | {ev} | {tgt} "
-              f"| {med} | {t} | {sps} | {s['commit']} |")
+              f"| {med} | {t} | {sps} | {s['commit']}{stale} |")
 
 
 def main(argv=None):
