@@ -22,6 +22,7 @@ from mdp import (enumerate_trajectories, exact_grad_J, expected_gradient, gradie
                  per_trajectory_gradients, policy_probs, random_mdp, random_theta)
 from reinforce import (discounted_returns, off_policy_surrogate, optimal_baseline,
                        reinforce_surrogate)
+from terminal import popen_like_a_terminal
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXACT = 1e-8  # float64 sums of at most 6561 terms: round-off is ~1e-14
@@ -471,7 +472,7 @@ def test_same_seed_same_run_on_cpu(tmp_path):
 
 def test_ctrl_c_keeps_the_model_and_the_logs(tmp_path):
     run_dir = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "reinforce.py"), "--run-dir",
+    proc = popen_like_a_terminal([sys.executable, os.path.join(ROOT, "reinforce.py"), "--run-dir",
                              str(run_dir), "--total-timesteps", "10000000", "--batch-episodes", "8"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
