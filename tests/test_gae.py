@@ -1,0 +1,425 @@
+"""gae.py: compute_gae against its definitions, and GAE's bias shown exactly on a tabular MDP.
+
+The expectations are sums over every trajectory of a tiny MDP (tests/mdp.py), compared with the
+exact gradient of J(theta); nothing is sampled there. The rest checks the rollout (NEXT_STEP
+autoreset steps never enter a batch, truncation bootstrapped from V(final observation)) and the
+command-line contract.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+from hypothesis import given, strategies as st
+
+import gae
+from gae import compute_gae
+from mdp import (enumerate_trajectories, exact_grad_J, exact_values, expected_gradient,
+                 gradient_variance, policy_probs, random_mdp, random_theta)
+from terminal import popen_like_a_terminal
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXACT = 1e-8  # float64 sums of at most 6561 terms: round-off is ~1e-14
+
+mdps = st.tuples(st.integers(2, 3), st.integers(2, 3), st.integers(3, 4), st.integers(0, 10**6))
+gammas = st.floats(0.5, 1.0)
+lams = st.floats(0.0, 1.0)
+rollouts = st.tuples(st.integers(1, 12), st.integers(1, 3), st.floats(0.0, 0.5),
+                     st.integers(0, 10**6))
+
+
+def random_rollout(T, N, p_end, seed):
+    """Random rewards and episode ends, with values as a real rollout has them: next_values[t]
+    is V(s_{t+1}) = values[t+1] inside an episode, and V(final obs), another state, at its end."""
+    g = torch.Generator().manual_seed(seed)
+    rand = lambda: torch.rand(T, N, generator=g, dtype=torch.float64)
+    rewards = torch.randn(T, N, generator=g, dtype=torch.float64)
+    episode_end = rand() < p_end
+    terminated = episode_end & (rand() < 0.5)  # the other ends are truncations
+    state_values = torch.randn(T + 1, N, generator=g, dtype=torch.float64)
+    final_values = torch.randn(T, N, generator=g, dtype=torch.float64)
+    next_values = torch.where(episode_end, final_values, state_values[1:])
+    return rewards, state_values[:-1], next_values, terminated, episode_end
+
+
+def last_step(episode_end, t):
+    """The last step of the segment that holds step t: its episode's end or the rollout's."""
+    T = episode_end.shape[0]
+    return next((k for k in range(t, T) if episode_end[k]), T - 1)
+
+
+# --- compute_gae against the direct definitions ---------------------------------------------------
+
+@given(rollouts, gammas)
+def test_lambda_zero_is_the_td_residual(rollout, gamma):
+    rewards, values, next_values, terminated, episode_end = random_rollout(*rollout)
+    advantages, returns = compute_gae(rewards, values, next_values, terminated, episode_end,
+                                      gamma, 0.0)
+    # delta_t = r_t + gamma V(s_{t+1}) - V(s_t), and V(terminal) = 0: truncation is bootstrapped
+    delta = rewards + gamma * torch.where(terminated, 0.0, next_values) - values
+    assert torch.allclose(advantages, delta, atol=1e-12)
+    assert torch.allclose(returns, delta + values, atol=1e-12)
+
+
+@given(rollouts, gammas)
+def test_lambda_one_is_the_discounted_return_minus_v(rollout, gamma):
+    rewards, values, next_values, terminated, episode_end = random_rollout(*rollout)
+    T, N = rewards.shape
+    advantages, returns = compute_gae(rewards, values, next_values, terminated, episode_end,
+                                      gamma, 1.0)
+    for n in range(N):
+        for t in range(T):
+            e = last_step(episode_end[:, n], t)
+            # Monte Carlo to the segment's end, bootstrapped only if it was not a termination
+            bootstrap = 0.0 if terminated[e, n] else next_values[e, n]
+            G = sum(gamma ** (k - t) * rewards[k, n] for k in range(t, e + 1)) \
+                + gamma ** (e + 1 - t) * bootstrap
+            assert abs(advantages[t, n] - (G - values[t, n])) < 1e-10
+            assert abs(returns[t, n] - G) < 1e-10
+
+
+@given(rollouts, gammas, lams)
+def test_any_lambda_is_the_discounted_sum_of_td_residuals(rollout, gamma, lam):
+    rewards, values, next_values, terminated, episode_end = random_rollout(*rollout)
+    T, N = rewards.shape
+    advantages, _ = compute_gae(rewards, values, next_values, terminated, episode_end, gamma, lam)
+    delta = rewards + gamma * torch.where(terminated, 0.0, next_values) - values
+    for n in range(N):
+        for t in range(T):
+            e = last_step(episode_end[:, n], t)
+            expected = sum((gamma * lam) ** (k - t) * delta[k, n] for k in range(t, e + 1))
+            assert abs(advantages[t, n] - expected) < 1e-10
+
+
+@given(st.integers(1, 10), gammas, lams, st.integers(0, 10**6))
+def test_gae_is_the_lambda_average_of_n_step_advantages(T, gamma, lam, seed):
+    """One episode of T steps that terminates: A^GAE = (1 - lam) sum_n lam^(n-1) A^(n)."""
+    g = torch.Generator().manual_seed(seed)
+    rewards = torch.randn(T, generator=g, dtype=torch.float64)
+    V = torch.cat([torch.randn(T, generator=g, dtype=torch.float64),
+                   torch.zeros(1, dtype=torch.float64)])  # V(s_T) = 0: s_T is terminal
+    terminated = torch.arange(T) == T - 1
+    advantages, _ = compute_gae(rewards, V[:-1], V[1:] + 7.0 * terminated, terminated,
+                                terminated, gamma, lam)  # the 7 at the terminal must be ignored
+
+    def n_step(t, n):  # A^(n)_t; past the episode's end every A^(n) is the Monte Carlo one
+        m = min(n, T - t)
+        return sum(gamma**k * rewards[t + k] for k in range(m)) + gamma**m * V[t + m] - V[t]
+
+    for t in range(T):
+        L = T - t  # the weights of n >= L sum to (1 - lam) sum_{n>=L} lam^(n-1) = lam^(L-1)
+        expected = (1 - lam) * sum(lam ** (n - 1) * n_step(t, n) for n in range(1, L)) \
+            + lam ** (L - 1) * n_step(t, L)
+        assert abs(advantages[t] - expected) < 1e-10
+
+
+@given(rollouts, gammas, lams)
+def test_batched_equals_per_env_and_keeps_dtype_and_inputs(rollout, gamma, lam):
+    inputs = [x.float() if x.is_floating_point() else x for x in random_rollout(*rollout)]
+    before = [x.clone() for x in inputs]
+    advantages, returns = compute_gae(*inputs, gamma, lam)
+    assert advantages.dtype == returns.dtype == torch.float32
+    assert advantages.shape == returns.shape == inputs[0].shape
+    assert all(torch.equal(x, y) for x, y in zip(inputs, before))  # no in-place change
+    for n in range(inputs[0].shape[1]):
+        column = compute_gae(*[x[:, n] for x in inputs], gamma, lam)
+        assert torch.allclose(column[0], advantages[:, n]) and column[0].shape == (len(inputs[0]),)
+        assert torch.allclose(column[1], returns[:, n])
+    as_floats = compute_gae(*inputs[:3], inputs[3].float(), inputs[4].float(), gamma, lam)
+    assert torch.allclose(as_floats[0], advantages)  # 0/1 float masks mean the same as bools
+
+
+# --- bias, exactly: sum over every trajectory of a tabular MDP ------------------------------------
+
+def gae_gradient(mdp, theta, gamma, lam, V):
+    """E[sum_t gamma^t grad log pi(a_t|s_t) A^GAE_t] with the critic V [H+1, S], exactly; and
+    the enumerated variance of the one-trajectory estimate."""
+    trajs = enumerate_trajectories(mdp, policy_probs(theta))
+    values, next_values = trajs.values(V)  # [K, H] each
+    terminated = trajs.terminated()
+    advantages, _ = compute_gae(trajs.rewards.T, values.T, next_values.T, terminated.T,
+                                terminated.T, gamma, lam)  # K trajectories as [H, K] envs
+    discount = gamma ** torch.arange(mdp.horizon, dtype=torch.float64)
+    surrogate = lambda lp: (discount * lp * advantages.T).sum(1)
+    return (expected_gradient(theta, trajs, surrogate),
+            gradient_variance(theta, trajs, surrogate))
+
+
+@given(mdps, gammas, lams)
+def test_exact_v_makes_every_lambda_unbiased(shape, gamma, lam):
+    S, A, H, seed = shape
+    mdp = random_mdp(S, A, H, seed)
+    theta = random_theta(mdp, seed)
+    V, _ = exact_values(mdp, policy_probs(theta), gamma)
+    estimate, _ = gae_gradient(mdp, theta, gamma, lam, V)
+    assert torch.allclose(estimate, exact_grad_J(mdp, theta, gamma), atol=EXACT)
+
+
+@given(mdps, gammas, st.floats(0.0, 0.9), st.integers(0, 10**6))
+def test_wrong_v_is_unbiased_only_for_lambda_one(shape, gamma, lam, seed):
+    """The negative control: a perturbed critic biases A^GAE for lam < 1, never for lam = 1,
+    where A_t = G_t - V(s_t) and V is a mere baseline."""
+    S, A, H, mdp_seed = shape
+    mdp = random_mdp(S, A, H, mdp_seed)
+    theta = random_theta(mdp, mdp_seed)
+    V, _ = exact_values(mdp, policy_probs(theta), gamma)
+    noise = torch.randn(V.shape, generator=torch.Generator().manual_seed(seed), dtype=V.dtype)
+    wrong_V = V + noise
+    exact = exact_grad_J(mdp, theta, gamma)
+    unbiased, _ = gae_gradient(mdp, theta, gamma, 1.0, wrong_V)
+    assert torch.allclose(unbiased, exact, atol=EXACT)
+    biased, _ = gae_gradient(mdp, theta, gamma, lam, wrong_V)
+    assert (biased - exact).norm() > 1e-4
+
+
+# --- the rollout: autoreset steps, truncation, observation statistics -----------------------------
+
+class CountingEnv(gym.Env):
+    """obs = [steps into the episode]; reward = that count after the step (>= 1, where an
+    autoreset step gives 0); action 1 terminates once 3 steps are done; a time limit cuts at 5."""
+    observation_space = gym.spaces.Box(0, 10, (1,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.array([0.0], np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.array([self.t], np.float32), float(self.t), bool(action == 1 and self.t >= 3), \
+            False, {}
+
+
+def test_rollout_masks_autoreset_steps_and_bootstraps_from_the_final_observation():
+    gym.register("GaeCountingEnv-v0", entry_point=CountingEnv, max_episode_steps=5)
+    envs, _, act_space = gae.make_env("GaeCountingEnv-v0", num_envs=3)
+    torch.manual_seed(0)
+    policy = gae.Policy(1, act_space, 8, -0.5)
+    value_net = nn.Linear(1, 1)  # V(obs) = 10 obs + 1: every count has its own value
+    nn.init.constant_(value_net.weight, 10.0)
+    nn.init.constant_(value_net.bias, 1.0)
+    first_obs, _ = envs.reset(seed=0)
+    state = {"obs": first_obs, "resetting": np.zeros(3, dtype=bool), "ep_return": np.zeros(3),
+             "ep_length": np.zeros(3, dtype=int)}
+    previous_end = torch.zeros(3, dtype=torch.bool)
+    ends = {"terminated": 0, "truncated": 0}
+    for _ in range(2):  # the second rollout carries on from the first one's state
+        batch, episodes = gae.collect_rollout(envs, policy, value_net, nn.Identity(), state, 20,
+                                              "cpu")
+        valid, obs, rewards = batch["valid"], batch["obs"][..., 0], batch["rewards"]
+        # the step after an episode's end, and only that one, is gymnasium's reset step
+        assert torch.equal(valid, ~torch.cat([previous_end[None], batch["episode_end"][:-1]]))
+        assert (rewards[~valid] == 0).all() and (rewards[valid] == obs[valid] + 1).all()
+        # V(s_{t+1}) of the true next state: at an episode's end, its final observation
+        assert torch.equal(batch["next_values"][valid], 10 * (obs[valid] + 1) + 1)
+        assert torch.equal(batch["values"], 10 * obs + 1)
+        terminated, ended = batch["terminated"][valid], batch["episode_end"][valid]
+        truncated = ended & ~terminated
+        assert torch.equal(terminated, (batch["actions"][valid] == 1) & (obs[valid] + 1 >= 3))
+        assert torch.equal(truncated, (obs[valid] + 1 == 5) & ~terminated)
+        ends["terminated"] += int(terminated.sum())
+        ends["truncated"] += int(truncated.sum())
+        lengths = [length for _, _, length in episodes]
+        assert len(episodes) == int(ended.sum())
+        assert all(ret == length * (length + 1) / 2 for _, ret, length in episodes)
+        assert [s for s, _, _ in episodes] == sorted(s for s, _, _ in episodes)
+        assert episodes[-1][0] <= int(valid.sum())
+        previous_end = batch["episode_end"][-1]
+        assert set(lengths) <= {3, 4, 5}
+    assert ends["terminated"] > 0 and ends["truncated"] > 0  # both kinds were exercised
+    envs.close()
+
+
+@given(st.lists(st.integers(1, 20), min_size=1, max_size=4), st.integers(0, 10**6))
+def test_obs_norm_statistics_are_those_of_all_observations_seen(sizes, seed):
+    g = torch.Generator().manual_seed(seed)
+    batches = [3 * torch.randn(n, 2, generator=g, dtype=torch.float64) + 5 for n in sizes]
+    norm = gae.ObsNorm(2)
+    for b in batches:
+        norm.update(b)
+    everything = torch.cat(batches)
+    assert torch.allclose(norm.mean, everything.mean(0), atol=1e-10)
+    assert torch.allclose(norm.var, everything.var(0, correction=0), atol=1e-10)
+    assert norm.count == len(everything)
+    restored = gae.ObsNorm(2)
+    restored.load_state_dict(norm.state_dict())  # what the checkpoint carries
+    expected = (everything - everything.mean(0)) / (everything.var(0, correction=0) + 1e-8).sqrt()
+    assert torch.allclose(restored(everything), expected.clamp(-10, 10), atol=1e-8)
+
+
+# --- learning ---------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_learns_cartpole_far_better_than_random(tmp_path):
+    """Random actions score about 22 on CartPole-v1; 30k steps (a few seconds) beat 150."""
+    result = gae.train(gae.Config(total_timesteps=30_000, seed=1, quiet=True,
+                                  run_dir=str(tmp_path), eval_episodes=5))
+    assert result["eval_return_mean"] > 150
+
+
+class ReachEnv(gym.Env):
+    """A continuous task: steer a point on a line to 0. Reward -|x|, actions in [-1, 1]."""
+    observation_space = gym.spaces.Box(-10, 10, (1,), np.float32)
+    action_space = gym.spaces.Box(-1, 1, (1,), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.x = float(self.np_random.uniform(-3, 3))
+        return np.array([self.x], np.float32), {}
+
+    def step(self, action):
+        self.x = float(np.clip(self.x + float(action[0]), -10, 10))
+        return np.array([self.x], np.float32), -abs(self.x), False, False, {}
+
+
+@pytest.mark.slow
+def test_gaussian_policy_learns_a_continuous_task(tmp_path):
+    """Every episode is cut by the time limit, so every return leans on the bootstrap."""
+    gym.register("GaeReachEnv-v0", entry_point=ReachEnv, max_episode_steps=20)
+    env = gym.make("GaeReachEnv-v0")
+    random_returns = []
+    for i in range(50):
+        env.reset(seed=i)
+        random_returns.append(sum(env.step(env.action_space.sample())[1] for _ in range(20)))
+    result = gae.train(gae.Config(env_id="GaeReachEnv-v0", total_timesteps=20_000, seed=1,
+                                  quiet=True, run_dir=str(tmp_path), norm_obs=True))
+    # Random actions wander (about -30); steering to 0 from |x| <= 3 costs at most about -6.
+    assert result["eval_return_mean"] > np.mean(random_returns) / 2
+    assert result["eval_return_mean"] > -12
+
+
+# --- the command line contract --------------------------------------------------------------------
+
+class MultiBinaryEnv(CountingEnv):
+    action_space = gym.spaces.MultiBinary(2)
+
+
+gym.register("GaeMultiBinary-v0", entry_point=MultiBinaryEnv, max_episode_steps=5)
+
+
+def run_main(capsys, *args):
+    """main() in-process: (exit status, stdout, stderr)."""
+    try:
+        gae.main(list(args))
+        code = 0
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def not_a_checkpoint(tmp_path):
+    path = tmp_path / "garbage.pt"
+    path.write_bytes(b"not a torch file")
+    return str(path)
+
+
+def other_algorithms_checkpoint(tmp_path):
+    path = tmp_path / "reinforce.pt"
+    torch.save({"algo": "reinforce", "config": {}}, path)
+    return str(path)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--env-id", "NoSuchEnv-v0"], "cannot make env"),
+    (["--env-id", "FrozenLake-v1"], "observations must be a flat Box"),
+    (["--env-id", "GaeMultiBinary-v0"], "actions must be Discrete or a flat Box"),
+    (["--gae-lambda", "1.5"], "--gae-lambda"),
+    (["--gamma", "0"], "--gamma"),
+    (["--num-steps", "0"], "--num-steps"),
+    (["--value-epochs", "-1"], "--value-epochs"),
+    (["--ent-coef", "nan"], "--ent-coef"),
+    (["--gae-lambda", "high"], "--gae-lambda"),  # argparse's own error, also one line
+    (["--device", "cuda:99"], "--device"),
+    (["--device", "tpu"], "--device"),
+    (["--eval-only"], "--checkpoint"),
+    (["--eval-only", "--checkpoint", "no/such/model.pt"], "checkpoint not found"),
+    (["--eval-only", "--checkpoint", not_a_checkpoint], "not a gae.py checkpoint"),
+    (["--eval-only", "--checkpoint", other_algorithms_checkpoint], "not gae.py"),
+])
+def test_bad_input_is_one_line_and_exit_status_2(args, message, tmp_path, capsys):
+    args = [a(tmp_path) if callable(a) else a for a in args]
+    code, out, err = run_main(capsys, *args, "--run-dir", str(tmp_path / "run"), "--quiet")
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and message in lines[0], err
+    assert "Traceback" not in err and out == ""
+    assert not (tmp_path / "run").exists()  # refused before anything was written
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_where_there_is_none_is_a_clear_error(tmp_path, capsys):
+    code, _, err = run_main(capsys, "--device", "cuda", "--run-dir", str(tmp_path / "run"))
+    assert code == 2 and err.strip() == "gae.py: error: --device cuda: CUDA is not available " \
+        "on this machine"
+
+
+def run_cli(*args, **kwargs):
+    return popen_like_a_terminal([sys.executable, os.path.join(ROOT, "gae.py"), *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+@pytest.mark.parametrize("flags", [[], ["--env-id", "Pendulum-v1", "--norm-obs"]])
+def test_tiny_run_writes_its_outputs_and_eval_only_reproduces_it(flags, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    proc = run_cli(*flags, "--total-timesteps", "1000", "--num-envs", "2", "--num-steps", "100",
+                   "--eval-episodes", "2", "--run-dir", str(run_dir), "--quiet")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    result = json.loads(out.strip().splitlines()[-1])
+    for key in ("algo", "env_id", "seed", "total_timesteps", "eval_return_mean", "eval_return_std",
+                "train_time_s", "sps", "run_dir"):
+        assert key in result
+    assert 1000 <= result["global_step"] < 1000 + 2  # the last rollout is cut to fit
+    assert json.load(open(run_dir / "config.json"))["total_timesteps"] == 1000
+    rows = open(run_dir / "progress.csv").read().splitlines()
+    assert rows[0] == "global_step,episode_return,episode_length,wall_time_s" and len(rows) > 1
+    assert int(rows[-1].split(",")[0]) <= result["global_step"]
+    assert len(open(run_dir / "updates.csv").read().splitlines()) >= 1 + 5  # header + updates
+    ckpt = torch.load(run_dir / "model.pt", weights_only=True)
+    # the statistics kept: the N first observations, then every valid step's; or none at all
+    assert ckpt["obs_norm"]["count"] == (result["global_step"] + 2 if "--norm-obs" in flags else 0)
+    code, out, _ = run_main(capsys, "--eval-only", "--checkpoint", str(run_dir / "model.pt"))
+    replay = json.loads(out.strip().splitlines()[-1])
+    assert code == 0 and (replay["eval_return_mean"], replay["eval_return_std"]) == \
+        (result["eval_return_mean"], result["eval_return_std"])
+    # the same checkpoint on an env of another shape is refused, not crashed on
+    code, _, err = run_main(capsys, "--eval-only", "--checkpoint", str(run_dir / "model.pt"),
+                            "--env-id", "Acrobot-v1")
+    assert code == 2 and "does not match" in err and len(err.strip().splitlines()) == 1
+
+
+def test_same_seed_same_run_on_cpu(tmp_path, capsys):
+    outs = []
+    for name in ("a", "b"):
+        code, out, _ = run_main(capsys, "--total-timesteps", "1500", "--num-envs", "3",
+                                "--seed", "3", "--run-dir", str(tmp_path / name), "--quiet",
+                                "--eval-episodes", "2", "--env-id", "Pendulum-v1", "--norm-obs")
+        assert code == 0
+        rows = [r.split(",")[:3] for r in open(tmp_path / name / "updates.csv")]
+        outs.append((rows, json.loads(out.splitlines()[-1])["eval_return_mean"]))
+    assert outs[0] == outs[1]
+
+
+def test_ctrl_c_keeps_the_model_and_the_logs(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    proc = run_cli("--run-dir", str(run_dir), "--total-timesteps", "10000000")
+    try:
+        proc.stderr.readline()  # the first progress line: training is under way
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert (run_dir / "model.pt").exists() and not (run_dir / "model.pt.tmp").exists()
+    assert len(open(run_dir / "progress.csv").read().splitlines()) > 1
+    code, _, err = run_main(capsys, "--eval-only", "--checkpoint", str(run_dir / "model.pt"),
+                            "--eval-episodes", "1")
+    assert code == 0, err
