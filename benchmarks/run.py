@@ -12,10 +12,12 @@ time and steps per second, with the commit, date and machine it ran on.
     python benchmarks/run.py --algo random --env-id CartPole-v1 --name random_cartpole \
         -- --num-envs 8 --total-timesteps 200000        # steps/s floor: random actions only
     python benchmarks/run.py --table                     # markdown table of all results
+    python benchmarks/run.py --table 'ppo_*'             # ... of some of them
     python benchmarks/run.py --plot out.png NAME NAME    # several results on one figure
 """
 import argparse
 import csv
+import fnmatch
 import glob
 import hashlib
 import json
@@ -55,23 +57,25 @@ def machine():
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()}, Python {platform.python_version()}"
 
 
-def steps_to_target(progress_csv, target, window):
-    """First global step at which the mean return of the last `window` episodes >= target."""
-    steps, returns = read_progress(progress_csv)
+def target_reached(progress_csv, target, window):
+    """(global step, training seconds) at the first episode where the mean return of the last
+    `window` episodes >= target; (None, None) if it never does."""
+    steps, returns, seconds = read_progress(progress_csv)
     for i in range(len(returns)):
         recent = returns[max(0, i - window + 1): i + 1]
         if len(recent) == window and sum(recent) / window >= target:
-            return steps[i]
-    return None
+            return steps[i], seconds[i]
+    return None, None
 
 
 def read_progress(progress_csv):
-    steps, returns = [], []
+    steps, returns, seconds = [], [], []
     with open(progress_csv) as f:
         for row in csv.DictReader(f):
             steps.append(int(row["global_step"]))
             returns.append(float(row["episode_return"]))
-    return steps, returns
+            seconds.append(float(row["wall_time_s"]))
+    return steps, returns, seconds
 
 
 def run_seed(args, seed, extra):
@@ -86,11 +90,11 @@ def run_seed(args, seed, extra):
         print(f"  seed {seed}: FAILED (exit {proc.returncode}): {err}", file=sys.stderr)
         return {"seed": seed, "error": err, "wall_time_s": round(wall, 1)}
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    progress = os.path.join(run_dir, "progress.csv")
+    steps, seconds = (target_reached(os.path.join(run_dir, "progress.csv"), args.target,
+                                     args.window) if args.target is not None else (None, None))
     row = {"seed": seed, "eval_return_mean": result["eval_return_mean"],
            "eval_return_std": result["eval_return_std"],
-           "steps_to_target": (steps_to_target(progress, args.target, args.window)
-                               if args.target is not None else None),
+           "steps_to_target": steps, "train_s_to_target": seconds,
            "global_step": result.get("global_step", result["total_timesteps"]),
            "train_time_s": result["train_time_s"], "sps": result["sps"],
            "wall_time_s": round(wall, 1), "run_dir": os.path.relpath(run_dir, ROOT)}
@@ -123,6 +127,7 @@ def summarise(args, extra, rows, wall):
     ok = [r for r in rows if "error" not in r]
     evals = [r["eval_return_mean"] for r in ok if r.get("eval_return_mean") is not None]
     reached = [r["steps_to_target"] for r in ok if r.get("steps_to_target") is not None]
+    seconds = [r["train_s_to_target"] for r in ok if r.get("train_s_to_target") is not None]
     mean = lambda xs: round(statistics.fmean(xs), 3) if xs else None
     return {
         "name": args.name, "algo": args.algo, "env_id": args.env_id, "args": extra,
@@ -134,6 +139,7 @@ def summarise(args, extra, rows, wall):
                                   if args.target is not None else None),
         "median_steps_to_target": statistics.median(reached) if reached else None,
         "seeds_with_training_return_at_target": len(reached),
+        "median_train_s_to_target": round(statistics.median(seconds), 1) if seconds else None,
         "mean_train_time_s": mean([r["train_time_s"] for r in ok]),
         "mean_sps": mean([r["sps"] for r in ok]),
         "wall_time_s": round(wall, 1), "commit": git_commit(),
@@ -148,7 +154,7 @@ def mean_curve(summary, np):
     curves = []
     for r in summary["runs"]:
         if "run_dir" in r:
-            steps, returns = read_progress(os.path.join(ROOT, r["run_dir"], "progress.csv"))
+            steps, returns, _ = read_progress(os.path.join(ROOT, r["run_dir"], "progress.csv"))
             w = summary["window"]
             if len(returns) >= w:
                 curves.append((np.array(steps[w - 1:]), np.convolve(returns, np.ones(w) / w, "valid")))
@@ -190,24 +196,50 @@ def plot(summaries, path, title):
     plt.close(fig)
 
 
-def table():
-    """Markdown rows of every results file, for the README."""
-    print("| name | algo | env | seeds | eval return (mean ± std over seeds) | seeds >= target "
-          "| median steps to target | train time (s) | steps/s | commit |")
+def is_summary(s):
+    return isinstance(s, dict) and "runs" in s and "eval_return_mean" in s
+
+
+def source_commit(summary):
+    """The commit the result's numbers belong to: the recorded one when the tree was clean,
+    else the first commit whose algorithm file has the recorded sha256 (the file that ran)."""
+    commit, sha = summary["commit"], summary.get("algo_sha256")
+    if not commit.endswith("+dirty") or not sha or summary["algo"] == "random":
+        return commit
+    git = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout
+    for c in reversed(git("log", "--format=%h", "--", f"{summary['algo']}.py").split()):
+        blob = subprocess.run(["git", "show", f"{c}:{summary['algo']}.py"], cwd=ROOT,
+                              capture_output=True).stdout
+        if hashlib.sha256(blob).hexdigest()[:len(sha)] == sha:
+            return f"{c} (file)"
+    return commit
+
+
+def table(patterns=()):
+    """Markdown rows of the results files (all, or those whose name matches a pattern)."""
+    print("| name | env | seeds | eval return (mean ± std over seeds) | seeds >= target "
+          "| median steps to target | median train s to target | train s | steps/s | commit |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for path in sorted(glob.glob(os.path.join(RESULTS, "*.json"))):
+        name = os.path.basename(path)[:-5]
+        if patterns and not any(fnmatch.fnmatch(name, p) for p in patterns):
+            continue
         s = json.load(open(path))
+        if not is_summary(s):  # a study's own file (gradient variance, lambda sweep, ...)
+            continue
         ev = ("-" if s["eval_return_mean"] is None
               else f"{s['eval_return_mean']:.1f} ± {s['eval_return_std']:.1f}")
         tgt = "-" if s["target"] is None else f"{s['seeds_reaching_target']}/{s['seeds']} (>= {s['target']:g})"
         med = s["median_steps_to_target"]
-        med = "-" if med is None else f"{med:,} ({s['seeds_with_training_return_at_target']} seeds)"
+        med = "-" if med is None else f"{med:,.0f} ({s['seeds_with_training_return_at_target']} seeds)"
+        sec = s.get("median_train_s_to_target")
+        sec = "-" if sec is None else f"{sec:.1f}"
         t = "-" if s["mean_train_time_s"] is None else f"{s['mean_train_time_s']:.0f}"
         sps = "-" if s["mean_sps"] is None else f"{s['mean_sps']:,.0f}"
         recorded = s.get("algo_sha256")  # a result of an older version of the file is marked
         stale = " (file changed since)" if recorded and recorded != file_sha256(s["algo"]) else ""
-        print(f"| {s['name']} | {s['algo']} | {s['env_id']} | {s['seeds']} | {ev} | {tgt} "
-              f"| {med} | {t} | {sps} | {s['commit']}{stale} |")
+        print(f"| {s['name']} | {s['env_id']} | {s['seeds']} | {ev} | {tgt} "
+              f"| {med} | {sec} | {t} | {sps} | {source_commit(s)}{stale} |")
 
 
 def main(argv=None):
@@ -219,12 +251,13 @@ def main(argv=None):
     parser.add_argument("--window", type=int, default=10, help="episodes in the training mean")
     parser.add_argument("--name", help="results file name (default <algo>_<env>)")
     parser.add_argument("--jobs", type=int, default=1, help="seeds run at once")
-    parser.add_argument("--table", action="store_true", help="print the results table and exit")
+    parser.add_argument("--table", action="store_true",
+                        help="print the results table (of the names or patterns given) and exit")
     parser.add_argument("--plot", metavar="PNG", help="plot the named results on one figure")
     args, extra = parser.parse_known_args(argv)
     extra = [a for a in extra if a != "--"]
     if args.table:
-        return table()
+        return table(extra)
     if args.plot:  # the remaining words name results files
         summaries = [json.load(open(os.path.join(RESULTS, f"{n}.json"))) for n in extra]
         return plot(summaries, args.plot, ", ".join(sorted({s["env_id"] for s in summaries})))
