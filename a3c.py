@@ -56,7 +56,7 @@ class Config:
     env_id: str = "CartPole-v1"  # gymnasium id: flat Box observations, Discrete or Box actions
     total_timesteps: int = 200_000  # env steps to train for, all workers together
     seed: int = 1  # worker k seeds torch, numpy, its env and action space with seed + k
-    device: str = "cpu"  # where workers compute (auto, cpu, cuda, cuda:N); cpu is faster here
+    device: str = "cpu"  # where workers compute (auto, cpu, cuda, cuda:N); cpu: see the docstring
     num_workers: int = 2  # asynchronous actor-learner processes
     t_max: int = 20  # steps per segment, the n of the n-step returns
     gamma: float = 0.99  # discount factor
