@@ -37,6 +37,7 @@ import csv
 import dataclasses
 import inspect
 import json
+import math
 import os
 import sys
 import time
@@ -218,6 +219,8 @@ def check_config(cfg):
     for name in ("vf_coef", "ent_coef", "eval_episodes"):
         if not getattr(cfg, name) >= 0:
             raise ConfigError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")
+    if not math.isfinite(cfg.init_log_std):
+        raise ConfigError(f"--init-log-std must be finite, got {cfg.init_log_std}")
 
 
 def resolve_device(name):
@@ -363,15 +366,18 @@ def train(cfg):
     torch.set_num_threads(1)
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
+    run_dir = cfg.run_dir or os.path.join(
+        "runs", f"actor_critic__{cfg.env_id.replace('/', '-')}__{cfg.seed}__{int(time.time())}")
+    try:
+        os.makedirs(run_dir, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"cannot create --run-dir {run_dir}: {e.strerror}") from None
     online = cfg.mode == "online"  # online: a [T, N] = [1, 1] rollout per update
     n_envs, n_steps = (1, 1) if online else (cfg.num_envs, cfg.n_steps)
     envs, obs_space, act_space = make_env(cfg.env_id, n_envs)
     obs, _ = envs.reset(seed=cfg.seed)  # later resets continue these seeded generators
     envs.action_space.seed(cfg.seed)
 
-    run_dir = cfg.run_dir or os.path.join(
-        "runs", f"actor_critic__{cfg.env_id.replace('/', '-')}__{cfg.seed}__{int(time.time())}")
-    os.makedirs(run_dir, exist_ok=True)
     with open(os.path.join(run_dir, "config.json"), "w") as f:
         json.dump(dataclasses.asdict(cfg), f, indent=2)
     progress = CsvLog(os.path.join(run_dir, "progress.csv"),

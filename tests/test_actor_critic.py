@@ -453,11 +453,14 @@ gym.register("ACMultiDiscrete-v0", entry_point=MultiDiscreteEnv, max_episode_ste
     (["--total-timesteps", "ten"], "--total-timesteps"),
     (["--device", "cuda:7"], "--device"),
     (["--device", "tpu"], "--device"),
+    (["--env-id", "Pendulum-v1", "--init-log-std", "inf"], "--init-log-std"),
+    (["--run-dir", "/proc/no/such/dir"], "cannot create --run-dir"),
     (["--eval-only"], "--checkpoint"),
     (["--eval-only", "--checkpoint", "no/such/model.pt"], "checkpoint not found"),
 ])
 def test_bad_input_is_one_line_and_exit_status_2(args, message, tmp_path, capsys):
-    status, _, err = run_main(args + ["--run-dir", str(tmp_path / "run"), "--quiet"], capsys)
+    run_dir = [] if "--run-dir" in args else ["--run-dir", str(tmp_path / "run")]
+    status, _, err = run_main(args + run_dir + ["--quiet"], capsys)
     assert status == 2
     assert len(err) == 1 and message in err[0], err
 
