@@ -36,6 +36,7 @@ import csv
 import dataclasses
 import inspect
 import json
+import math
 import os
 import queue
 import signal
@@ -88,7 +89,7 @@ def n_step_returns(rewards, next_values, terminated, episode_end, gamma, n):
     terminated[t]: s_{t+1} is terminal; episode_end[t]: terminated or truncated after step t.
     """
     T = rewards.shape[0]
-    not_terminal = 1 - terminated.to(rewards.dtype)
+    terminated = terminated.bool()
     episode_end = episode_end.bool()
     returns = torch.zeros_like(rewards)
     weight = torch.ones_like(rewards)  # gamma^k while step t+k still belongs to t's window
@@ -99,7 +100,7 @@ def n_step_returns(rewards, next_values, terminated, episode_end, gamma, n):
         window_end[-1] = True  # the rollout's end
         if k == n - 1:
             window_end[:] = True
-        bootstrap = w * gamma * not_terminal[k:] * next_values[k:]
+        bootstrap = w * gamma * torch.where(terminated[k:], 0.0, next_values[k:])  # no V after s_T
         returns[:T - k] = returns[:T - k] + torch.where(window_end, bootstrap, 0.0)
         weight[:T - k] = torch.where(window_end, 0.0, w * gamma)
     return returns
@@ -226,8 +227,10 @@ def check_config(cfg):
             raise ConfigError(f"--{name.replace('_', '-')} must be > 0, got {getattr(cfg, name)}")
     if not 0.0 < cfg.gamma <= 1.0:
         raise ConfigError(f"--gamma must be in (0, 1], got {cfg.gamma}")
-    if cfg.ent_coef < 0 or cfg.value_coef < 0 or cfg.eval_episodes < 0:
+    if not (cfg.ent_coef >= 0 and cfg.value_coef >= 0 and cfg.eval_episodes >= 0):  # NaN too
         raise ConfigError("--ent-coef, --value-coef and --eval-episodes must be >= 0")
+    if not math.isfinite(cfg.init_log_std):
+        raise ConfigError(f"--init-log-std must be finite, got {cfg.init_log_std}")
 
 
 def resolve_device(name):

@@ -94,6 +94,10 @@ def test_truncation_is_bootstrapped_and_termination_is_not():
         got = n_step_returns(rewards, next_values, terminated, end, 0.5, 5)
         expected = [1 + 0.5 * 2 + 0.25 * tail, 2 + 0.5 * tail, 4 + 0.5 * 8]  # rollout end: V
         assert got.tolist() == expected
+    # V(s_T) after a termination is never read: not even an infinite one leaks in (0 * inf = nan)
+    got = n_step_returns(rewards, torch.tensor([3.0, float("inf"), 8.0]),
+                         torch.tensor([False, True, False]), end, 0.5, 5)
+    assert got.tolist() == [1 + 0.5 * 2, 2.0, 4 + 0.5 * 8]
 
 
 def test_pure_functions_keep_dtype_and_device_and_leave_inputs_alone():
@@ -379,6 +383,8 @@ def run_main(args, capsys):
     (["--num-workers", "0"], "--num-workers"),
     (["--t-max", "0"], "--t-max"),
     (["--learning-rate", "-1"], "--learning-rate"),
+    (["--ent-coef", "nan"], "--ent-coef"),
+    (["--env-id", "Pendulum-v1", "--init-log-std", "nan"], "--init-log-std"),
     (["--device", "cuda:7"], "--device"),
     (["--device", "tpu"], "--device"),
     (["--total-timesteps", "many"], "--total-timesteps"),
