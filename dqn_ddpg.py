@@ -322,7 +322,7 @@ def check_config(cfg):
         if not (0.0 < value <= 1.0 or (value == 0.0 and not left_open)):
             raise ConfigError(f"--{name.replace('_', '-')} must be in {'(' if left_open else '['}"
                               f"0, 1], got {value}")
-    if cfg.learning_starts < 0 or cfg.noise_std < 0 or cfg.eval_episodes < 0:
+    if not (cfg.learning_starts >= 0 and cfg.noise_std >= 0 and cfg.eval_episodes >= 0):
         raise ConfigError("--learning-starts, --noise-std and --eval-episodes must be >= 0")
     hidden_sizes(cfg.net_arch)
 
@@ -338,6 +338,8 @@ def resolve_device(name):
         raise ConfigError(f"--device {name}: CUDA is not available on this machine")
     if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
         raise ConfigError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s)")
+    if device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, not {name!r}")
     return device
 
 
@@ -454,7 +456,7 @@ def train(cfg):
     envs, obs_space, act_space = make_env(cfg.env_id, cfg.num_envs)
     obs, _ = envs.reset(seed=cfg.seed)  # later resets continue these seeded generators
     envs.action_space.seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)  # exploration: epsilon draws, random actions, noise
+    rng = np.random.default_rng([cfg.seed, 0])  # exploration: epsilon, random actions, noise
 
     run_dir = cfg.run_dir or os.path.join(
         "runs", f"{cfg.algo}__{cfg.env_id.replace('/', '-')}__{cfg.seed}__{int(time.time())}")
@@ -481,7 +483,7 @@ def train(cfg):
     opts = {name: torch.optim.Adam(net.parameters(), lr=cfg.learning_rate, fused=True)
             for name, net in nets.items()}
     buffer = ReplayBuffer(cfg.buffer_size, obs_space.shape[0], act_space.shape,
-                          np.int64 if dqn else np.float32, cfg.seed, cfg.prioritized,
+                          np.int64 if dqn else np.float32, [cfg.seed, 1], cfg.prioritized,
                           cfg.per_alpha, cfg.per_eps)
     half_range = None if dqn else (act_space.high - act_space.low) / 2
     noise = np.zeros((n, *act_space.shape))  # OU state per env

@@ -399,6 +399,8 @@ def foreign_checkpoint(tmp_path_factory):
     (["--device", "cuda:0"] if not torch.cuda.is_available() else ["--device", "cuda:99"],
      "--device"),
     (["--algo", "sarsa"], "invalid choice"),
+    (["--device", "meta"], "--device"),
+    (["--env-id", "Pendulum-v1", "--noise-std", "nan"], "--noise-std"),
     (["--eval-only"], "needs --checkpoint"),
     (["--eval-only", "--checkpoint", "/no/such/model.pt"], "not found"),
     (["--eval-only", "--checkpoint", "FOREIGN"], "not dqn_ddpg.py"),
