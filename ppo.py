@@ -255,6 +255,8 @@ class ConfigError(Exception):
 
 
 def check_config(cfg):
+    if not 0 <= cfg.seed < 2**32:  # numpy's seed range
+        raise ConfigError(f"--seed must be in [0, 2**32), got {cfg.seed}")
     for name, choices in CHOICES.items():
         if getattr(cfg, name) not in choices:
             raise ConfigError(f"--{name.replace('_', '-')} must be one of {', '.join(choices)}")
@@ -269,6 +271,8 @@ def check_config(cfg):
         raise ConfigError(f"--gae-lambda must be in [0, 1], got {cfg.gae_lambda}")
     if not 0.0 < cfg.clip_eps < 1.0:
         raise ConfigError(f"--clip-eps must be in (0, 1), got {cfg.clip_eps}")
+    if cfg.norm_adv and cfg.minibatch_size < 2:  # one advantage has no standard deviation
+        raise ConfigError("--minibatch-size must be >= 2 with --norm-adv (or give --no-norm-adv)")
     if cfg.minibatch_size > cfg.num_envs * cfg.num_steps:
         raise ConfigError(f"--minibatch-size {cfg.minibatch_size} exceeds the batch N*T = "
                           f"{cfg.num_envs * cfg.num_steps}")
@@ -288,6 +292,8 @@ def resolve_device(name):
         raise ConfigError(f"--device {name}: CUDA is not available on this machine")
     if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
         raise ConfigError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s)")
+    if device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, not {name!r}")
     return device
 
 
