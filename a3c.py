@@ -221,6 +221,8 @@ class WorkerError(Exception):
 
 
 def check_config(cfg):
+    if not (0 <= cfg.seed and cfg.seed + max(cfg.num_workers, 1) <= 2**32):  # worker k: seed + k
+        raise ConfigError(f"--seed must be in [0, 2**32 - num_workers], got {cfg.seed}")
     for name in ("total_timesteps", "num_workers", "t_max", "learning_rate", "hidden_size",
                  "max_grad_norm"):
         if not getattr(cfg, name) > 0:

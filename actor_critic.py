@@ -206,6 +206,8 @@ class ConfigError(Exception):
 
 
 def check_config(cfg):
+    if not 0 <= cfg.seed < 2**32:  # numpy's seed range
+        raise ConfigError(f"--seed must be in [0, 2**32), got {cfg.seed}")
     for name, choices in CHOICES.items():
         if getattr(cfg, name) not in choices:
             raise ConfigError(f"--{name.replace('_', '-')} must be one of {', '.join(choices)}")

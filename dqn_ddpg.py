@@ -306,6 +306,8 @@ def hidden_sizes(net_arch):
 
 
 def check_config(cfg):
+    if not 0 <= cfg.seed < 2**32:  # numpy's seed range
+        raise ConfigError(f"--seed must be in [0, 2**32), got {cfg.seed}")
     for name, choices in CHOICES.items():
         if getattr(cfg, name) not in choices:
             raise ConfigError(f"--{name.replace('_', '-')} must be one of {', '.join(choices)}")
@@ -448,11 +450,11 @@ def train(cfg):
                               "pip install tensorboard") from None
     # Small MLPs on a CPU: one thread is about as fast as two and leaves a core to other runs.
     torch.set_num_threads(1)
-    torch.manual_seed(cfg.seed)
-    np.random.seed(cfg.seed)
     env, _, act_space = make_env(cfg.env_id)  # its spaces decide the algorithm and defaults
     env.close()
-    cfg = resolve_algo(cfg, act_space)
+    cfg = resolve_algo(cfg, act_space)  # checks the config too, the seed among it
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
     envs, obs_space, act_space = make_env(cfg.env_id, cfg.num_envs)
     obs, _ = envs.reset(seed=cfg.seed)  # later resets continue these seeded generators
     envs.action_space.seed(cfg.seed)

@@ -166,6 +166,8 @@ class ConfigError(Exception):
 
 
 def check_config(cfg):
+    if not 0 <= cfg.seed < 2**32:  # numpy's seed range
+        raise ConfigError(f"--seed must be in [0, 2**32), got {cfg.seed}")
     positive = ("total_timesteps", "num_envs", "num_steps", "learning_rate",
                 "value_learning_rate", "value_minibatches", "hidden_size", "max_grad_norm")
     for name in positive:

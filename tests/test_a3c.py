@@ -380,6 +380,7 @@ def run_main(args, capsys):
     (["--env-id", "FrozenLake-v1"], "observations must be a flat Box"),
     (["--env-id", "Blackjack-v1"], "observations must be a flat Box"),
     (["--gamma", "1.5"], "--gamma"),
+    (["--seed", "-1"], "--seed"),
     (["--num-workers", "0"], "--num-workers"),
     (["--t-max", "0"], "--t-max"),
     (["--learning-rate", "-1"], "--learning-rate"),

@@ -443,6 +443,7 @@ gym.register("ACMultiDiscrete-v0", entry_point=MultiDiscreteEnv, max_episode_ste
     (["--env-id", "FrozenLake-v1"], "observations must be a flat Box"),
     (["--env-id", "ACMultiDiscrete-v0"], "actions must be Discrete or a flat Box"),
     (["--gamma", "1.5"], "--gamma"),
+    (["--seed", "-1"], "--seed"),
     (["--gamma", "0"], "--gamma"),
     (["--n-steps", "0"], "--n-steps"),
     (["--num-envs", "-2"], "--num-envs"),

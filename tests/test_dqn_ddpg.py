@@ -394,6 +394,7 @@ def foreign_checkpoint(tmp_path_factory):
     (["--env-id", "Pendulum-v1", "--dueling"], "DQN variants"),
     (["--env-id", "Blackjack-v1"], "observations must be a flat Box"),
     (["--gamma", "1.5"], "--gamma"),
+    (["--seed", "-1"], "--seed"),
     (["--batch-size", "0"], "--batch-size must be > 0"),
     (["--net-arch", "64,-1"], "--net-arch"),
     (["--device", "cuda:0"] if not torch.cuda.is_available() else ["--device", "cuda:99"],

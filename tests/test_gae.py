@@ -333,6 +333,7 @@ def other_algorithms_checkpoint(tmp_path):
     (["--env-id", "GaeMultiBinary-v0"], "actions must be Discrete or a flat Box"),
     (["--gae-lambda", "1.5"], "--gae-lambda"),
     (["--gamma", "0"], "--gamma"),
+    (["--seed", "-1"], "--seed"),
     (["--num-steps", "0"], "--num-steps"),
     (["--value-epochs", "-1"], "--value-epochs"),
     (["--ent-coef", "nan"], "--ent-coef"),

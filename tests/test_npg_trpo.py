@@ -388,6 +388,7 @@ def test_cli_tiny_run_writes_outputs_and_eval_only_reproduces_eval(tmp_path, cap
     (["--eval-only"], "needs --checkpoint"),
     (["--eval-only", "--checkpoint", "missing.pt"], "checkpoint not found"),
     (["--device", "cuda:7"], "--device cuda:7"),
+    (["--seed", "-1"], "--seed"),
 ])
 def test_bad_input_is_one_line_error_and_exit_2(argv, message, capsys, tmp_path):
     if argv[:2] == ["--device", "cuda:7"] and torch.cuda.device_count() > 7:

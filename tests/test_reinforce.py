@@ -403,6 +403,7 @@ def run_cli(*args, timeout=120):
 @pytest.mark.parametrize("args, message", [
     (["--env-id", "NoSuchEnv-v0"], "cannot make env"),
     (["--gamma", "1.5"], "--gamma"),
+    (["--seed", "-1"], "--seed"),
     (["--learning-rate", "-1"], "--learning-rate"),
     (["--baseline", "median"], "--baseline"),
     (["--ent-coef", "nan"], "--ent-coef must be finite"),
