@@ -13,6 +13,7 @@ time and steps per second, with the commit, date and machine it ran on.
         -- --num-envs 8 --total-timesteps 200000        # steps/s floor: random actions only
     python benchmarks/run.py --table                     # markdown table of all results
     python benchmarks/run.py --table 'ppo_*'             # ... of some of them
+    python benchmarks/run.py --readme                    # regenerate the README's tables
     python benchmarks/run.py --plot out.png NAME NAME    # several results on one figure
 """
 import argparse
@@ -216,10 +217,10 @@ def source_commit(summary):
 
 
 def table(patterns=()):
-    """Markdown rows of the results files (all, or those whose name matches a pattern)."""
-    print("| name | env | seeds | eval return (mean ± std over seeds) | seeds >= target "
-          "| median steps to target | median train s to target | train s | steps/s | commit |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    """Markdown lines of the results files (all, or those whose name matches a pattern)."""
+    lines = ["| name | env | seeds | eval return (mean ± std over seeds) | seeds >= target "
+             "| median steps to target | median train s to target | train s | steps/s | commit |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for path in sorted(glob.glob(os.path.join(RESULTS, "*.json"))):
         name = os.path.basename(path)[:-5]
         if patterns and not any(fnmatch.fnmatch(name, p) for p in patterns):
@@ -238,8 +239,39 @@ def table(patterns=()):
         sps = "-" if s["mean_sps"] is None else f"{s['mean_sps']:,.0f}"
         recorded = s.get("algo_sha256")  # a result of an older version of the file is marked
         stale = " (file changed since)" if recorded and recorded != file_sha256(s["algo"]) else ""
-        print(f"| {s['name']} | {s['env_id']} | {s['seeds']} | {ev} | {tgt} "
-              f"| {med} | {sec} | {t} | {sps} | {source_commit(s)}{stale} |")
+        lines.append(f"| {s['name']} | {s['env_id']} | {s['seeds']} | {ev} | {tgt} "
+                     f"| {med} | {sec} | {t} | {sps} | {source_commit(s)}{stale} |")
+    return lines
+
+
+def study_table(name, key, columns):
+    """Markdown lines of the rows summary[key] of a study's results file (a list of dicts)."""
+    rows = json.load(open(os.path.join(RESULTS, f"{name}.json")))[key]
+    cell = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)
+    return (["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+            + ["| " + " | ".join(cell(r.get(c, "-")) for c in columns) + " |" for r in rows])
+
+
+def update_readme():
+    """Regenerate each README table between `<!-- results: PATTERN ... -->` (or
+    `<!-- study: NAME KEY COLUMN ... -->`) and `<!-- end results -->` from the results files:
+    the README's figures are never typed by hand."""
+    path = os.path.join(ROOT, "README.md")
+    text, out, patterns = open(path).read().splitlines(), [], None
+    for line in text:
+        if line.startswith("<!-- results:"):
+            patterns = line[len("<!-- results:"):-len("-->")].split()
+            out += [line, *table(patterns)]
+        elif line.startswith("<!-- study:"):
+            patterns = line[len("<!-- study:"):-len("-->")].split()
+            out += [line, *study_table(patterns[0], patterns[1], patterns[2:])]
+        elif line.startswith("<!-- end results"):
+            out.append(line)
+            patterns = None
+        elif patterns is None:
+            out.append(line)
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
 
 
 def main(argv=None):
@@ -253,11 +285,15 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=1, help="seeds run at once")
     parser.add_argument("--table", action="store_true",
                         help="print the results table (of the names or patterns given) and exit")
+    parser.add_argument("--readme", action="store_true",
+                        help="regenerate the README's results tables and exit")
     parser.add_argument("--plot", metavar="PNG", help="plot the named results on one figure")
     args, extra = parser.parse_known_args(argv)
     extra = [a for a in extra if a != "--"]
     if args.table:
-        return table(extra)
+        return print("\n".join(table(extra)))
+    if args.readme:
+        return update_readme()
     if args.plot:  # the remaining words name results files
         summaries = [json.load(open(os.path.join(RESULTS, f"{n}.json"))) for n in extra]
         return plot(summaries, args.plot, ", ".join(sorted({s["env_id"] for s in summaries})))

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Every figure of the README's Results section, from scratch: two lanes of single-thread runs
+# side by side (one per core of a 2-core machine), then the A3C rows alone (they use both
+# cores), then the study scripts, the plots and the README's tables. About 2 hours on 2
+# cores. The sb3 rows need `pip install -r requirements-bench.txt` (SB3_PYTHON may name another
+# interpreter that has it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+R="python benchmarks/run.py"
+SB3_PYTHON="${SB3_PYTHON:-python}"
+C="--env-id CartPole-v1 --seeds 5 --target 475"
+P="--env-id Pendulum-v1 --seeds 5"
+PPO_P="--num-envs 4 --num-steps 512 --minibatch-size 64 --update-epochs 10 --gamma 0.9 --gae-lambda 0.95"
+GAE_P="--norm-obs --gamma 0.9 --num-steps 8 --learning-rate 1e-3 --value-epochs 3 --value-minibatches 1"
+TRPO_P="--gamma 0.9 --gae-lambda 0.95 --normalize-obs --num-steps 1024"
+
+lane_a() {
+  $R --algo ppo $C --name ppo_cartpole -- --total-timesteps 100000
+  $R --algo ppo $C --name ppo_cartpole_klpen -- --total-timesteps 100000 --objective kl-penalty
+  $R --algo ppo $P --target -200 --name ppo_pendulum -- --total-timesteps 200000 $PPO_P
+  $R --algo ppo $P --target -200 --name ppo_pendulum_klpen -- --total-timesteps 200000 $PPO_P \
+    --objective kl-penalty
+  $SB3_PYTHON benchmarks/sb3_side_by_side.py --algo ppo --seeds 5
+  $R --algo reinforce $C --name reinforce_cartpole -- --total-timesteps 500000
+  for est in total reward-to-go; do
+    for base in none mean optimal value; do
+      $R --algo reinforce $C --name "reinforce_variance_${est}_${base}" -- \
+        --total-timesteps 150000 --estimator "$est" --baseline "$base"
+    done
+  done
+  python benchmarks/reinforce_variance.py
+  $R --algo gae $C --name gae_cartpole -- --total-timesteps 300000
+  $R --algo gae $P --target -250 --name gae_pendulum -- --total-timesteps 500000 $GAE_P
+  for lam in 0 0.5 0.9 0.95 0.97 1.0; do
+    $R --algo gae $C --name "gae_cartpole_lam$lam" -- --total-timesteps 30000 --gae-lambda "$lam"
+    $R --algo gae $P --target -250 --name "gae_pendulum_lam$lam" -- --total-timesteps 200000 \
+      $GAE_P --gae-lambda "$lam"
+  done
+}
+
+lane_b() {
+  $R --algo actor_critic $C --name actor_critic_cartpole_batch -- --total-timesteps 500000
+  $R --algo actor_critic $C --name actor_critic_cartpole_batch_shared -- \
+    --total-timesteps 500000 --shared-trunk
+  $R --algo actor_critic --env-id CartPole-v1 --seeds 3 --target 475 \
+    --name actor_critic_cartpole_online -- --mode online --total-timesteps 30000 --learning-rate 1e-3
+  $SB3_PYTHON benchmarks/sb3_side_by_side.py --algo a2c --seeds 3
+  for algo in trpo npg; do
+    $R --algo npg_trpo $C --name "npg_trpo_${algo}_cartpole" -- --algo $algo --total-timesteps 100000
+    $R --algo npg_trpo $C --name "npg_trpo_${algo}_cartpole_damping0.01" -- --algo $algo \
+      --total-timesteps 100000 --damping 0.01
+    $R --algo npg_trpo $P --target -250 --name "npg_trpo_${algo}_pendulum" -- --algo $algo \
+      --total-timesteps 300000 $TRPO_P
+  done
+  $R --algo dqn_ddpg $C --name dqn_ddpg_dqn_cartpole -- --total-timesteps 50000
+  $R --algo dqn_ddpg $C --name dqn_ddpg_double_cartpole -- --total-timesteps 50000 --double
+  $R --algo dqn_ddpg $C --name dqn_ddpg_dueling_cartpole -- --total-timesteps 50000 --dueling
+  $R --algo dqn_ddpg $P --target -200 --name dqn_ddpg_ddpg_pendulum -- --total-timesteps 20000
+}
+
+$R --algo random --env-id CartPole-v1 --name random_cartpole -- --num-envs 8 --total-timesteps 500000
+lane_a > benchmarks/out/lane_a.log 2>&1 &
+lane_b > benchmarks/out/lane_b.log 2>&1 &
+wait
+for workers in 1 2 4; do  # the same budget, 1, 2 and 4 Hogwild workers
+  $R --algo a3c $C --name "a3c_cartpole_workers$workers" -- --total-timesteps 150000 \
+    --num-workers "$workers"
+done
+# stable-baselines3's DQN, DDPG and sb3-contrib's TRPO beside ours, one core each
+{ $SB3_PYTHON benchmarks/sb3_side_by_side.py --algo ddpg --seeds 3; } > benchmarks/out/lane_a.log 2>&1 &
+{ $SB3_PYTHON benchmarks/sb3_side_by_side.py --algo dqn --seeds 3
+  $SB3_PYTHON benchmarks/sb3_side_by_side.py --algo trpo --seeds 3; } > benchmarks/out/lane_b.log 2>&1 &
+wait
+python benchmarks/gae_lambda_sweep.py
+python benchmarks/gae_exact_bias_variance.py
+python benchmarks/trust_region_stats.py npg_trpo_npg_cartpole npg_trpo_trpo_cartpole \
+  npg_trpo_npg_cartpole_damping0.01 npg_trpo_trpo_cartpole_damping0.01
+$R --plot benchmarks/results/all_cartpole.png reinforce_cartpole actor_critic_cartpole_batch \
+  gae_cartpole npg_trpo_trpo_cartpole ppo_cartpole a3c_cartpole_workers2 dqn_ddpg_dqn_cartpole
+$R --plot benchmarks/results/all_pendulum.png gae_pendulum npg_trpo_trpo_pendulum ppo_pendulum \
+  dqn_ddpg_ddpg_pendulum
+$R --readme
