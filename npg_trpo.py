@@ -218,6 +218,12 @@ def trpo_step(policy, obs, actions, advantages, max_kl, damping=0.1, cg_iters=15
         if not accepted:  # no candidate passed: the policy stays where it was
             vector_to_parameters(old_params, params)
             L_new, kl = L_old, torch.zeros(())
+        # vector_to_parameters leaves every parameter a view into one flat vector. Matrix
+        # products on such views can round differently from those on the parameters' own
+        # storage (seen with AVX-512 kernels), which would make the final evaluation differ
+        # from --eval-only's reloaded model: give each parameter its own storage back.
+        for p in params:
+            p.data = p.data.clone()
     return {"improvement": (L_new - L_old).item(), "kl": kl.item(), "ls_steps": ls_steps,
             "accepted": int(accepted), "cg_residual": cg_residual.item(),
             "expected_improvement": expected_improvement.item(),

@@ -244,6 +244,13 @@ def test_trpo_step_with_defaults_respects_trust_region_on_a_real_batch():
     L_new, kl = surrogate_and_kl(old_policy, policy, obs, actions, advantages)
     assert stats["accepted"] == 1
     assert 0 < kl <= 0.01 and L_new > advantages.mean().item()
+    # ... and every parameter owns its storage again (not a view into one flat vector), so
+    # the policy computes bit for bit as the same weights reloaded from a checkpoint do.
+    reloaded = copy.deepcopy(old_policy)
+    reloaded.load_state_dict(policy.state_dict())
+    assert len({p.untyped_storage().data_ptr() for p in policy.parameters()}) == \
+        len(list(policy.parameters()))
+    assert torch.equal(policy(obs).logits, reloaded(obs).logits)
 
 
 class LinearSoftmax(torch.nn.Module):
