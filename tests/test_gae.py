@@ -22,7 +22,7 @@ import gae
 from gae import compute_gae
 from mdp import (enumerate_trajectories, exact_grad_J, exact_values, expected_gradient,
                  gradient_variance, policy_probs, random_mdp, random_theta)
-from envs import register_reach_env
+from envs import CARTPOLE_RANDOM_BEST_MEAN_OF_10, best_mean_return, register_reach_env
 from terminal import popen_like_a_terminal
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -259,10 +259,13 @@ def test_obs_norm_statistics_are_those_of_all_observations_seen(sizes, seed):
 
 @pytest.mark.slow
 def test_learns_cartpole_far_better_than_random(tmp_path):
-    """Random actions score about 22 on CartPole-v1; 30k steps (a few seconds) beat 150."""
+    """Random actions never average more than 36 over 10 CartPole-v1 episodes in a row. With
+    one policy step per rollout and no step-size decay, the return rises and falls (seeds 1-5
+    here ended 30k steps at a greedy return of 156 to 500, and 50k at 119 to 500), so the test
+    reads the training curve: every seed's best 10-episode mean was 344 to 473 within 30k."""
     result = gae.train(gae.Config(total_timesteps=30_000, seed=1, quiet=True,
                                   run_dir=str(tmp_path), eval_episodes=5))
-    assert result["eval_return_mean"] > 150
+    assert best_mean_return(result["run_dir"]) > 3 * CARTPOLE_RANDOM_BEST_MEAN_OF_10
 
 
 @pytest.mark.slow
