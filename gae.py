@@ -25,7 +25,7 @@ ends only resets that env (action ignored, reward 0) and is masked out of every 
 Usage:
     python gae.py                                                  # CartPole-v1, lam = 0.95
     python gae.py --env-id Pendulum-v1 --total-timesteps 500000 --norm-obs --gamma 0.9 \
-        --num-steps 8 --learning-rate 1e-3 --value-epochs 3 --value-minibatches 1
+        --num-steps 8 --learning-rate 1e-3 --value-epochs 3 --value-minibatches 1 --anneal-lr
     python gae.py --eval-only --checkpoint runs/<run>/model.pt --eval-episodes 20
 """
 import argparse
@@ -63,6 +63,7 @@ class Config:
     init_log_std: float = -0.5  # initial log std of the Gaussian policy (Box actions)
     ent_coef: float = 0.0  # entropy bonus coefficient
     max_grad_norm: float = 0.5  # clip the policy gradient's norm to this
+    anneal_lr: bool = False  # decay both step sizes linearly to 0 over training
     norm_adv: bool = True  # standardise the advantages of each rollout
     norm_obs: bool = False  # standardise observations by running mean/std (saved in model.pt)
     eval_episodes: int = 10  # deterministic evaluation episodes at the end
@@ -343,7 +344,8 @@ def train(cfg):
         json.dump(dataclasses.asdict(cfg), f, indent=2)
     progress = CsvLog(os.path.join(run_dir, "progress.csv"),
                       ["global_step", "episode_return", "episode_length", "wall_time_s"])
-    stat_names = ["policy_loss", "value_loss", "entropy", "grad_norm", "explained_variance"]
+    stat_names = ["policy_loss", "value_loss", "entropy", "grad_norm", "explained_variance",
+                  "learning_rate"]
     updates = CsvLog(os.path.join(run_dir, "updates.csv"), ["update", "global_step"] + stat_names)
     writer = None
     if cfg.tensorboard:
@@ -383,8 +385,13 @@ def train(cfg):
                     writer.add_scalar("charts/episode_return", ep_return, global_step + steps)
             if not batch["valid"].any():  # a short last rollout of reset steps only
                 continue
+            if cfg.anneal_lr:  # late steps small: one noisy batch cannot undo what was learned
+                frac = 1.0 - global_step / cfg.total_timesteps
+                opt.param_groups[0]["lr"] = frac * cfg.learning_rate
+                value_opt.param_groups[0]["lr"] = frac * cfg.value_learning_rate
             global_step += int(batch["valid"].sum())
             stats = update(policy, value_net, opt, value_opt, batch, cfg, generator)
+            stats["learning_rate"] = opt.param_groups[0]["lr"]
             if cfg.norm_obs:  # frozen during the rollout and its update, so both saw one pi
                 obs_norm.update(batch["raw_obs"][batch["valid"]])
             update_index += 1

@@ -5,6 +5,7 @@ exact gradient of J(theta); nothing is sampled there. The rest checks the rollou
 autoreset steps never enter a batch, truncation bootstrapped from V(final observation)) and the
 command-line contract.
 """
+import csv
 import json
 import os
 import signal
@@ -378,6 +379,21 @@ def test_tiny_run_writes_its_outputs_and_eval_only_reproduces_it(flags, tmp_path
     code, _, err = run_main(capsys, "--eval-only", "--checkpoint", str(run_dir / "model.pt"),
                             "--env-id", "Acrobot-v1")
     assert code == 2 and "does not match" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("anneal", [False, True])
+def test_step_sizes_decay_linearly_to_zero_with_anneal_lr(anneal, tmp_path, capsys):
+    """--anneal-lr: the k-th update uses lr (1 - steps before it / total); without it, lr."""
+    code, _, _ = run_main(capsys, "--total-timesteps", "640", "--num-envs", "2", "--num-steps",
+                          "32", "--learning-rate", "0.002", "--eval-episodes", "0", "--quiet",
+                          "--run-dir", str(tmp_path / "run"), *(["--anneal-lr"] if anneal else []))
+    assert code == 0
+    rows = list(csv.DictReader(open(tmp_path / "run" / "updates.csv")))
+    steps = np.array([int(r["global_step"]) for r in rows])
+    before = np.r_[0, steps[:-1]]  # env steps taken before each update's rollout
+    expected = 0.002 * (1 - before / 640) if anneal else np.full(len(rows), 0.002)
+    assert np.allclose([float(r["learning_rate"]) for r in rows], expected, rtol=1e-5)
+    assert len(rows) >= 10 and (not anneal or float(rows[-1]["learning_rate"]) < 0.0002)
 
 
 def test_same_seed_same_run_on_cpu(tmp_path, capsys):
