@@ -151,7 +151,11 @@ def summarise(args, extra, rows, wall):
 
 
 def mean_curve(summary, np):
-    """Training return (mean of the last `window` episodes) on a common step grid, per seed."""
+    """Training return (mean of the last `window` episodes) on a common step grid, per seed:
+    from the summary's stored curves, else from each run's progress.csv."""
+    if "curves" in summary:
+        c = summary["curves"]
+        return np.array(c["steps"]), np.array(c["per_seed"], dtype=float)
     curves = []
     for r in summary["runs"]:
         if "run_dir" in r:
@@ -216,11 +220,17 @@ def source_commit(summary):
     return commit
 
 
+def run_on(summary):
+    """The date and processor of a result, e.g. '2026-11-22, Intel Xeon'."""
+    cpu = summary.get("machine", "").split(",")[0].replace("(R)", "").replace(" Processor", "")
+    return f"{summary.get('date', '?')[:10]}, {cpu.strip() or '?'}"
+
+
 def table(patterns=()):
     """Markdown lines of the results files (all, or those whose name matches a pattern)."""
     lines = ["| name | env | seeds | eval return (mean ± std over seeds) | seeds >= target "
-             "| median steps to target | median train s to target | train s | steps/s | commit |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| median steps to target | median train s to target | train s | steps/s | commit | run on |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for path in sorted(glob.glob(os.path.join(RESULTS, "*.json"))):
         name = os.path.basename(path)[:-5]
         if patterns and not any(fnmatch.fnmatch(name, p) for p in patterns):
@@ -240,7 +250,7 @@ def table(patterns=()):
         recorded = s.get("algo_sha256")  # a result of an older version of the file is marked
         stale = " (file changed since)" if recorded and recorded != file_sha256(s["algo"]) else ""
         lines.append(f"| {s['name']} | {s['env_id']} | {s['seeds']} | {ev} | {tgt} "
-                     f"| {med} | {sec} | {t} | {sps} | {source_commit(s)}{stale} |")
+                     f"| {med} | {sec} | {t} | {sps} | {source_commit(s)}{stale} | {run_on(s)} |")
     return lines
 
 
@@ -250,6 +260,23 @@ def study_table(name, key, columns):
     cell = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)
     return (["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
             + ["| " + " | ".join(cell(r.get(c, "-")) for c in columns) + " |" for r in rows])
+
+
+def sb3_table():
+    """Markdown lines of every benchmarks/results/sb3_side_by_side_*.json, one row per file."""
+    lines = ["| ours | sb3 | env | steps | seeds | eval return: ours | eval return: sb3 "
+             "| median train s: ours | median train s: sb3 | ours / sb3 time | run on |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for path in sorted(glob.glob(os.path.join(RESULTS, "sb3_side_by_side_*.json"))):
+        s = json.load(open(path))
+        ours, theirs = s["what"].split(" against ")[0], s["command"].split("--algo ")[1].split()[0]
+        env, steps = s["what"].split("RL Zoo's ")[1].split(" hyperparameters, ")
+        lines.append(f"| {ours} | {theirs.upper()} ({s['sb3_version']}) | {env} "
+                     f"| {steps.split(' steps')[0]} | {len(s['pairs'])} "
+                     f"| {s['eval_return_mean']['ours']:.1f} | {s['eval_return_mean']['sb3']:.1f} "
+                     f"| {s['median_train_time_s']['ours']:.1f} | {s['median_train_time_s']['sb3']:.1f} "
+                     f"| {s['wall_time_ratio_ours_over_sb3']:.2f} | {run_on(s)} |")
+    return lines
 
 
 def update_readme():
@@ -262,6 +289,9 @@ def update_readme():
         if line.startswith("<!-- results:"):
             patterns = line[len("<!-- results:"):-len("-->")].split()
             out += [line, *table(patterns)]
+        elif line.startswith("<!-- sb3 side by side"):
+            patterns = []
+            out += [line, *sb3_table()]
         elif line.startswith("<!-- study:"):
             patterns = line[len("<!-- study:"):-len("-->")].split()
             out += [line, *study_table(patterns[0], patterns[1], patterns[2:])]
@@ -312,6 +342,14 @@ def main(argv=None):
         with ThreadPoolExecutor(args.jobs) as pool:
             rows = list(pool.map(lambda s: run_seed(args, s, extra), range(1, args.seeds + 1)))
     summary = summarise(args, extra, rows, time.time() - start)
+    try:  # keep the learning curves in the results file: plots need no run directories later
+        import numpy as np
+        grid, ys = mean_curve(summary, np)
+        summary["curves"] = {"steps": [round(float(x), 1) for x in grid],
+                             "per_seed": [[None if np.isnan(y) else round(float(y), 2)
+                                           for y in row] for row in ys]}
+    except (ImportError, TypeError):  # no numpy, or no seed with a full window (random floor)
+        pass
     out = os.path.join(RESULTS, f"{args.name}.json")
     with open(out, "w") as f:
         json.dump(summary, f, indent=2)

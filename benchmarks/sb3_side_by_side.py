@@ -93,6 +93,15 @@ def train_sb3(algo, seed):
             "sb3_version": stable_baselines3.__version__}
 
 
+def cpu_model():
+    """The processor's model name ('AMD EPYC', 'Intel(R) Xeon(R) ...'), as benchmarks/run.py."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
 def last_json_line(cmd):
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -149,7 +158,7 @@ def main():
            "ours_sha256": hashlib.sha256(open(os.path.join(ROOT, setup["ours"][0]), "rb")
                                          .read()).hexdigest()[:16],
            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-           "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"}
+           "machine": f"{cpu_model()}, {os.cpu_count()} cores"}
     env_name = setup["env"].split("-")[0].lower()
     path = os.path.join(ROOT, "benchmarks", "results",
                         f"sb3_side_by_side_{args.algo}_{env_name}.json")
