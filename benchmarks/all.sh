@@ -66,6 +66,8 @@ for workers in 1 2 4; do  # the same budget, 1, 2 and 4 Hogwild workers
   $R --algo a3c $C --name "a3c_cartpole_workers$workers" -- --total-timesteps 150000 \
     --num-workers "$workers"
 done
+# the issue's target row: 2 workers, a smaller step size and a longer run
+$R --algo a3c $C --name a3c_cartpole -- --total-timesteps 300000 --num-workers 2 --learning-rate 5e-4
 # stable-baselines3's DQN, DDPG and sb3-contrib's TRPO beside ours, one core each
 { $SB3_PYTHON benchmarks/sb3_side_by_side.py --algo ddpg --seeds 3; } > benchmarks/out/lane_a.log 2>&1 &
 { $SB3_PYTHON benchmarks/sb3_side_by_side.py --algo dqn --seeds 3
