@@ -428,8 +428,8 @@ def test_mismatched_checkpoint_exits_2(tmp_path, capsys):
 def test_dqn_learns_cartpole(tmp_path, capsys):
     """Small nets, one gradient step per env step in rounds of 64: faster on a CPU than the
     256-256 default. DQN's return on CartPole rises and falls between training rounds (seeds
-    1-5 here ended 15k steps at a greedy return of 95 to 500, and an Intel machine once ended a
-    seed at 15), so the final evaluation alone is no test of learning; the training curve is.
+    1-5 here ended 15k steps at a greedy return of 95 to 500, and a CI run once ended seed 1 at
+    15), so the final evaluation alone is no test of learning; the training curve is.
     Random actions never average more than 36 over 10 episodes in a row; here every seed's
     best 10-episode mean was 212 to 500."""
     result = run_main(["--total-timesteps", "15000", "--net-arch", "64,64", "--train-freq", "64",
