@@ -68,6 +68,16 @@ for workers in 1 2 4; do  # the same budget, 1, 2 and 4 Hogwild workers
 done
 # the issue's target row: 2 workers, a smaller step size and a longer run
 $R --algo a3c $C --name a3c_cartpole -- --total-timesteps 300000 --num-workers 2 --learning-rate 5e-4
+# ppo.py on MuJoCo (needs gymnasium[mujoco]) with the settings of CleanRL's ppo_continuous_action.py
+# (value clipping aside);
+# targets: CleanRL's published 1M-step returns on the v4 envs
+MJ="--num-envs 1 --num-steps 2048 --minibatch-size 64 --update-epochs 10 --learning-rate 3e-4 \
+  --gamma 0.99 --gae-lambda 0.95 --no-anneal-clip"
+$R --algo ppo --env-id Hopper-v5 --seeds 3 --target 2383 --name ppo_hopper -- \
+  --total-timesteps 1000000 $MJ > benchmarks/out/lane_a.log 2>&1 &
+$R --algo ppo --env-id HalfCheetah-v5 --seeds 3 --target 1443 --name ppo_halfcheetah -- \
+  --total-timesteps 1000000 $MJ > benchmarks/out/lane_b.log 2>&1 &
+wait
 # stable-baselines3's DQN, DDPG and sb3-contrib's TRPO beside ours, one core each
 { $SB3_PYTHON benchmarks/sb3_side_by_side.py --algo ddpg --seeds 3; } > benchmarks/out/lane_a.log 2>&1 &
 { $SB3_PYTHON benchmarks/sb3_side_by_side.py --algo dqn --seeds 3
