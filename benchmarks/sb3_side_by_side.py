@@ -48,15 +48,28 @@ SETUPS = {
 }
 
 
-def train_sb3(algo, seed):
-    """One sb3 run (in this subprocess): its training seconds and deterministic eval return."""
+def train_sb3(algo, seed, steps=None):
+    """One sb3 run (in this subprocess): its training seconds, deterministic eval return and
+    training episodes [(env steps so far, return)]. steps: the budget (default SETUPS')."""
     import gymnasium as gym
     import numpy as np
     import stable_baselines3
     import torch
     from stable_baselines3 import A2C, DDPG, DQN, PPO
     from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.noise import NormalActionNoise
+
+    class EpisodeLog(BaseCallback):  # make_vec_env's Monitor puts each episode's return in info
+        def __init__(self):
+            super().__init__()
+            self.episodes = []
+
+        def _on_step(self):
+            for info in self.locals.get("infos", []):
+                if "episode" in info:
+                    self.episodes.append((self.num_timesteps, float(info["episode"]["r"])))
+            return True
 
     torch.set_num_threads(1)  # as our files: one core per run
     setup = SETUPS[algo]
@@ -74,8 +87,10 @@ def train_sb3(algo, seed):
     else:
         cls = {"ppo": PPO, "a2c": A2C, "dqn": DQN, "ddpg": DDPG}[algo]
     model = cls("MlpPolicy", env, seed=seed, device="cpu", **kwargs)
+    steps = steps or setup["steps"]
+    log = EpisodeLog()
     start = time.time()
-    model.learn(total_timesteps=setup["steps"])
+    model.learn(total_timesteps=steps, callback=log)
     train_time = time.time() - start
     eval_env, returns = gym.make(setup["env"]), []
     discrete = isinstance(eval_env.action_space, gym.spaces.Discrete)
@@ -89,7 +104,7 @@ def train_sb3(algo, seed):
             total, done = total + float(reward), terminated or truncated
         returns.append(total)
     return {"train_time_s": round(train_time, 2), "eval_return_mean": float(np.mean(returns)),
-            "sps": round(SETUPS[algo]["steps"] / train_time, 1),
+            "sps": round(steps / train_time, 1), "episodes": log.episodes,
             "sb3_version": stable_baselines3.__version__}
 
 
@@ -114,9 +129,10 @@ def main():
     parser.add_argument("--algo", choices=sorted(SETUPS), default="ppo")
     parser.add_argument("--seeds", type=int, default=5, help="seeds 1..SEEDS")
     parser.add_argument("--sb3-only-seed", type=int, help=argparse.SUPPRESS)  # the subprocess
+    parser.add_argument("--sb3-steps", type=int, help=argparse.SUPPRESS)  # its budget
     args = parser.parse_args()
     if args.sb3_only_seed is not None:
-        return print(json.dumps(train_sb3(args.algo, args.sb3_only_seed)))
+        return print(json.dumps(train_sb3(args.algo, args.sb3_only_seed, args.sb3_steps)))
     setup, pairs = SETUPS[args.algo], []
     for seed in range(1, args.seeds + 1):
         run_dir = os.path.join(ROOT, "benchmarks", "out", f"sb3_side_by_side_{args.algo}",

@@ -1,0 +1,180 @@
+"""Every algorithm file against its stable-baselines3 counterpart, in one command.
+
+For each pair below it trains ours and sb3's (or sb3-contrib's) with RL Zoo's tuned
+hyperparameters on the same budget, seed by seed, alternating, each in its own process with one
+torch thread (benchmarks/sb3_side_by_side.py does the sb3 side). Files without a counterpart
+are paired with the closest one, named in `note`. For both sides it records the final
+deterministic eval return (10 episodes), the env steps and training seconds until the mean
+return of 10 training episodes first reached the target, the training wall time and steps per
+second, and both learning curves; it writes benchmarks/results/compare_<pair>.json and a plot
+of both curves, compare_<pair>.png.
+
+    pip install -r requirements-bench.txt
+    python benchmarks/compare.py                 # every pair, 5 seeds
+    python benchmarks/compare.py --quick         # 1 seed, half budgets: benchmarks/out/compare_quick
+    python benchmarks/compare.py --pairs ppo dqn --seeds 3
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run  # noqa: E402  (steps to target, curves, plots, commit and machine of a result)
+from sb3_side_by_side import ROOT, SETUPS  # noqa: E402
+
+WINDOW = 10  # training episodes in the mean that is compared with the target
+
+# pair: our command, the sb3 setup (RL Zoo's hyperparameters), env, budget, target return
+PAIRS = {
+    "ppo": dict(ours=["ppo.py"], sb3="ppo", target=475),
+    "a2c": dict(ours=["actor_critic.py"], sb3="a2c", target=475),
+    "trpo": dict(ours=["npg_trpo.py", "--algo", "trpo"], sb3="trpo", target=475),
+    "dqn": dict(ours=["dqn_ddpg.py"], sb3="dqn", target=475),
+    "ddpg": dict(ours=["dqn_ddpg.py"], sb3="ddpg", target=-200,
+                 quick_steps=20_000),  # half of 20k would be all random warm-up (10k) steps
+    "npg": dict(ours=["npg_trpo.py", "--algo", "npg"], sb3="trpo", target=475,
+                note="no NPG in sb3: TRPO is NPG plus the line search"),
+    "reinforce": dict(ours=["reinforce.py"], sb3="a2c", target=475, steps=500_000,
+                      note="no REINFORCE in sb3: A2C is the closest policy-gradient method"),
+    "gae": dict(ours=["gae.py"], sb3="a2c", target=475, steps=300_000,
+                note="sb3's A2C with RL Zoo's settings (its GAE lambda is 1)"),
+    "a3c": dict(ours=["a3c.py", "--num-workers", "2"], sb3="a2c", target=475, steps=200_000,
+                note="no A3C in sb3: A2C is its synchronous version"),
+}
+
+
+def side_summary(runs, target):
+    """Mean/std of eval returns, medians of steps and seconds to target, over one side's seeds."""
+    evals = [r["eval_return_mean"] for r in runs]
+    reached = [r["steps_to_target"] for r in runs if r["steps_to_target"] is not None]
+    return {"eval_return_mean": round(statistics.fmean(evals), 2),
+            "eval_return_std": round(statistics.pstdev(evals), 2),
+            "seeds_eval_at_target": sum(e >= target for e in evals),
+            "median_steps_to_target": statistics.median(reached) if reached else None,
+            "seeds_with_training_return_at_target": len(reached),
+            "median_train_time_s": round(statistics.median(r["train_time_s"] for r in runs), 2),
+            "median_sps": round(statistics.median(r["sps"] for r in runs), 1)}
+
+
+def first_at_target(episodes, target):
+    """Env step at which the mean of the last WINDOW training returns first reached target."""
+    for i in range(WINDOW - 1, len(episodes)):
+        if statistics.fmean(r for _, r in episodes[i - WINDOW + 1:i + 1]) >= target:
+            return episodes[i][0]
+    return None
+
+
+def last_json_line(cmd):
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}: {proc.stderr.strip().splitlines()[-1:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_pair(name, seeds, out_dir, runs_dir, steps=None, budget_share=1.0):
+    pair = PAIRS[name]
+    setup = SETUPS[pair["sb3"]]
+    env = setup["env"]
+    full = pair.get("steps", setup["steps"])
+    steps = steps or (full if budget_share == 1.0 else pair.get("quick_steps",
+                                                                 int(budget_share * full)))
+    runs = {"ours": [], "sb3": []}
+    for seed in range(1, seeds + 1):
+        run_dir = os.path.join(runs_dir, f"{name}_seed{seed}")
+        ours = last_json_line([sys.executable, *pair["ours"], "--env-id", env, "--seed", str(seed),
+                               "--quiet", "--total-timesteps", str(steps), "--run-dir", run_dir])
+        ep_steps, returns, _ = run.read_progress(os.path.join(run_dir, "progress.csv"))
+        theirs = last_json_line([sys.executable, os.path.join(ROOT, "benchmarks",
+                                                              "sb3_side_by_side.py"),
+                                 "--algo", pair["sb3"], "--sb3-only-seed", str(seed),
+                                 "--sb3-steps", str(steps)])
+        for who, result, episodes in (("ours", ours, list(zip(ep_steps, returns))),
+                                      ("sb3", theirs, [tuple(e) for e in theirs["episodes"]])):
+            runs[who].append({"seed": seed, "eval_return_mean": result["eval_return_mean"],
+                              "train_time_s": result["train_time_s"], "sps": result["sps"],
+                              "steps_to_target": first_at_target(episodes, pair["target"]),
+                              "episodes": episodes})
+        print(f"{name} seed {seed}: ours eval {ours['eval_return_mean']:.1f} in "
+              f"{ours['train_time_s']:.1f} s | sb3 eval {theirs['eval_return_mean']:.1f} in "
+              f"{theirs['train_time_s']:.1f} s", file=sys.stderr, flush=True)
+    summary = {"pair": name, "ours_command": " ".join(pair["ours"]), "sb3_algo": pair["sb3"].upper(),
+               "sb3_version": theirs["sb3_version"], "note": pair.get("note", ""),
+               "env_id": env, "total_timesteps": steps, "seeds": seeds,
+               "target": pair["target"], "window": WINDOW,
+               "sb3_kwargs": {k: str(v) for k, v in setup["sb3"].items()},
+               **{who: side_summary(runs[who], pair["target"]) for who in runs}}
+    summary["wall_time_ratio_ours_over_sb3"] = round(summary["ours"]["median_train_time_s"]
+                                                     / summary["sb3"]["median_train_time_s"], 3)
+    summary.update(commit=run.git_commit(), date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                   machine=run.machine(), runs=runs)
+    path = os.path.join(out_dir, f"compare_{name}.json")
+    with open(path, "w") as f:
+        json.dump(summary, f, indent=1)
+    plot_pair(summary, path[:-5] + ".png")
+    return summary
+
+
+def plot_pair(summary, path):
+    """Both sides' learning curves: mean of 10 training episodes, mean over seeds, min-max."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        import numpy as np
+    except ImportError:
+        return print("  (matplotlib not installed: no plot)", file=sys.stderr)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for who, label in (("ours", summary["ours_command"]), ("sb3", f"sb3 {summary['sb3_algo']}")):
+        curves = []
+        for r in summary["runs"][who]:
+            if len(r["episodes"]) >= WINDOW:
+                s, y = np.array(r["episodes"], dtype=float).T
+                curves.append((s[WINDOW - 1:], np.convolve(y, np.ones(WINDOW) / WINDOW, "valid")))
+        if not curves:
+            continue
+        grid = np.linspace(0, min(s[-1] for s, _ in curves), 200)
+        ys = np.array([np.interp(grid, s, y, left=np.nan) for s, y in curves])
+        keep = ~np.isnan(ys).all(0)
+        ax.plot(grid[keep], np.nanmean(ys[:, keep], 0), label=label)
+        ax.fill_between(grid[keep], np.nanmin(ys[:, keep], 0), np.nanmax(ys[:, keep], 0),
+                        alpha=0.2)
+    ax.axhline(summary["target"], ls="--", c="gray", label="target")
+    ax.set(xlabel="env steps", ylabel=f"training return (mean of last {WINDOW})",
+           title=f"{summary['env_id']}: {summary['ours_command']} and sb3 {summary['sb3_algo']}, "
+                 f"{summary['seeds']} seeds")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pairs", nargs="+", choices=sorted(PAIRS), default=list(PAIRS))
+    parser.add_argument("--seeds", type=int, default=5, help="seeds 1..SEEDS")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run: 1 seed, half the budget (DDPG: all of it), "
+                        "into benchmarks/out/compare_quick")
+    parser.add_argument("--steps", type=int, help=argparse.SUPPRESS)  # smoke tests: any budget
+    args = parser.parse_args()
+    seeds = 1 if args.quick else args.seeds
+    runs_dir = os.path.join(ROOT, "benchmarks", "out", "compare_quick" if args.quick else "compare")
+    out_dir = runs_dir if args.quick or args.steps else os.path.join(ROOT, "benchmarks", "results")
+    os.makedirs(out_dir, exist_ok=True)
+    start = time.time()
+    for name in args.pairs:
+        s = run_pair(name, seeds, out_dir, os.path.join(runs_dir, "runs"), args.steps,
+                     budget_share=0.5 if args.quick else 1.0)
+        print(json.dumps({"pair": name, "ours": s["ours"]["eval_return_mean"],
+                          "sb3": s["sb3"]["eval_return_mean"],
+                          "time_ratio": s["wall_time_ratio_ours_over_sb3"]}), flush=True)
+    print(f"compare: {len(args.pairs)} pairs, {seeds} seed(s) each, "
+          f"{time.time() - start:.0f} s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
