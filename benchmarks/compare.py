@@ -18,13 +18,12 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run  # noqa: E402  (steps to target, curves, plots, commit and machine of a result)
-from sb3_side_by_side import ROOT, SETUPS  # noqa: E402
+from sb3_side_by_side import ROOT, SETUPS, last_json_line  # noqa: E402
 
 WINDOW = 10  # training episodes in the mean that is compared with the target
 
@@ -66,13 +65,6 @@ def first_at_target(episodes, target):
         if statistics.fmean(r for _, r in episodes[i - WINDOW + 1:i + 1]) >= target:
             return episodes[i][0]
     return None
-
-
-def last_json_line(cmd):
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}: {proc.stderr.strip().splitlines()[-1:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def run_pair(name, seeds, out_dir, runs_dir, steps=None, budget_share=1.0):
