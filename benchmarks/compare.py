@@ -4,10 +4,11 @@ For each pair below it trains ours and sb3's (or sb3-contrib's) with RL Zoo's tu
 hyperparameters on the same budget, seed by seed, alternating, each in its own process with one
 torch thread (benchmarks/sb3_side_by_side.py does the sb3 side). Files without a counterpart
 are paired with the closest one, named in `note`. For both sides it records the final
-deterministic eval return (10 episodes), the env steps and training seconds until the mean
-return of 10 training episodes first reached the target, the training wall time and steps per
-second, and both learning curves; it writes benchmarks/results/compare_<pair>.json and a plot
-of both curves, compare_<pair>.png.
+deterministic eval return (10 episodes), the env steps until the mean return of 10 training
+episodes first reached the target, the training wall time and steps per second, and both
+learning curves; it writes benchmarks/results/compare_<pair>.json and a plot of both curves,
+compare_<pair>.png, then one figure per env with a panel per pair, compare_<env>.png.
+benchmarks/run.py --readme turns the JSON files into the README's comparison table.
 
     pip install -r requirements-bench.txt
     python benchmarks/compare.py                 # every pair, 5 seeds
@@ -27,11 +28,14 @@ from sb3_side_by_side import ROOT, SETUPS, last_json_line  # noqa: E402
 
 WINDOW = 10  # training episodes in the mean that is compared with the target
 
-# pair: our command, the sb3 setup (RL Zoo's hyperparameters), env, budget, target return
+# pair: our command (and its flags), the sb3 setup (RL Zoo's hyperparameters; its env and
+# budget unless the pair says), the target return
 PAIRS = {
     "ppo": dict(ours=["ppo.py"], sb3="ppo", target=475),
+    "ppo_pendulum": dict(sb3="ppo_pendulum", target=-200),
     "a2c": dict(ours=["actor_critic.py"], sb3="a2c", target=475),
     "trpo": dict(ours=["npg_trpo.py", "--algo", "trpo"], sb3="trpo", target=475),
+    "trpo_pendulum": dict(sb3="trpo_pendulum", target=-250),
     "dqn": dict(ours=["dqn_ddpg.py"], sb3="dqn", target=475),
     "ddpg": dict(ours=["dqn_ddpg.py"], sb3="ddpg", target=-200,
                  quick_steps=20_000),  # half of 20k would be all random warm-up (10k) steps
@@ -70,20 +74,22 @@ def first_at_target(episodes, target):
 def run_pair(name, seeds, out_dir, runs_dir, steps=None, budget_share=1.0):
     pair = PAIRS[name]
     setup = SETUPS[pair["sb3"]]
-    env = setup["env"]
+    env, ours_cmd = setup["env"], pair.get("ours", setup["ours"])
+    algo = ours_cmd[0][:-3]  # the file's stem; its hash pins the code the figures came from
+    sha = run.file_sha256(algo)
     full = pair.get("steps", setup["steps"])
     steps = steps or (full if budget_share == 1.0 else pair.get("quick_steps",
                                                                  int(budget_share * full)))
     runs = {"ours": [], "sb3": []}
     for seed in range(1, seeds + 1):
         run_dir = os.path.join(runs_dir, f"{name}_seed{seed}")
-        ours = last_json_line([sys.executable, *pair["ours"], "--env-id", env, "--seed", str(seed),
+        ours = last_json_line([sys.executable, *ours_cmd, "--env-id", env, "--seed", str(seed),
                                "--quiet", "--total-timesteps", str(steps), "--run-dir", run_dir])
         ep_steps, returns, _ = run.read_progress(os.path.join(run_dir, "progress.csv"))
         theirs = last_json_line([sys.executable, os.path.join(ROOT, "benchmarks",
                                                               "sb3_side_by_side.py"),
-                                 "--algo", pair["sb3"], "--sb3-only-seed", str(seed),
-                                 "--sb3-steps", str(steps)])
+                                 "--algo", pair["sb3"], "--seed", str(seed),
+                                 "--steps", str(steps)])
         for who, result, episodes in (("ours", ours, list(zip(ep_steps, returns))),
                                       ("sb3", theirs, [tuple(e) for e in theirs["episodes"]])):
             runs[who].append({"seed": seed, "eval_return_mean": result["eval_return_mean"],
@@ -93,7 +99,10 @@ def run_pair(name, seeds, out_dir, runs_dir, steps=None, budget_share=1.0):
         print(f"{name} seed {seed}: ours eval {ours['eval_return_mean']:.1f} in "
               f"{ours['train_time_s']:.1f} s | sb3 eval {theirs['eval_return_mean']:.1f} in "
               f"{theirs['train_time_s']:.1f} s", file=sys.stderr, flush=True)
-    summary = {"pair": name, "ours_command": " ".join(pair["ours"]), "sb3_algo": pair["sb3"].upper(),
+    if run.file_sha256(algo) != sha:
+        sys.exit(f"{algo}.py changed during the {name} runs: its figures would mix two versions")
+    summary = {"pair": name, "ours_command": " ".join(ours_cmd), "algo": algo,
+               "algo_sha256": sha, "sb3_algo": setup.get("algo", pair["sb3"]).upper(),
                "sb3_version": theirs["sb3_version"], "note": pair.get("note", ""),
                "env_id": env, "total_timesteps": steps, "seeds": seeds,
                "target": pair["target"], "window": WINDOW,
@@ -110,17 +119,16 @@ def run_pair(name, seeds, out_dir, runs_dir, steps=None, budget_share=1.0):
     return summary
 
 
-def plot_pair(summary, path):
-    """Both sides' learning curves: mean of 10 training episodes, mean over seeds, min-max."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        import numpy as np
-    except ImportError:
-        return print("  (matplotlib not installed: no plot)", file=sys.stderr)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for who, label in (("ours", summary["ours_command"]), ("sb3", f"sb3 {summary['sb3_algo']}")):
+def short_command(summary):
+    """'npg_trpo.py --algo trpo', 'a3c.py --num-workers 2': the command without its tuning flags."""
+    words = summary["ours_command"].split()
+    return " ".join(words[:3] if words[1:2] in (["--algo"], ["--num-workers"]) else words[:1])
+
+
+def draw_pair(ax, summary, np):
+    """Both sides' learning curves on one axis: the mean of the last WINDOW training returns,
+    averaged over seeds (line), min-max over seeds (shaded), and the target."""
+    for who, label in (("ours", short_command(summary)), ("sb3", f"sb3 {summary['sb3_algo']}")):
         curves = []
         for r in summary["runs"][who]:
             if len(r["episodes"]) >= WINDOW:
@@ -134,14 +142,68 @@ def plot_pair(summary, path):
         ax.plot(grid[keep], np.nanmean(ys[:, keep], 0), label=label)
         ax.fill_between(grid[keep], np.nanmin(ys[:, keep], 0), np.nanmax(ys[:, keep], 0),
                         alpha=0.2)
-    ax.axhline(summary["target"], ls="--", c="gray", label="target")
+    ax.axhline(summary["target"], ls="--", c="gray", lw=1)
+    ax.legend(fontsize=7, loc="lower right")
+
+
+def pyplot():
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        import numpy as np
+    except ImportError:
+        print("  (matplotlib not installed: no plot)", file=sys.stderr)
+        return None, None
+    return plt, np
+
+
+def plot_pair(summary, path):
+    plt, np = pyplot()
+    if plt is None:
+        return
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    draw_pair(ax, summary, np)
     ax.set(xlabel="env steps", ylabel=f"training return (mean of last {WINDOW})",
-           title=f"{summary['env_id']}: {summary['ours_command']} and sb3 {summary['sb3_algo']}, "
+           title=f"{summary['env_id']}: {short_command(summary)} and sb3 {summary['sb3_algo']}, "
                  f"{summary['seeds']} seeds")
-    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def plot_envs(out_dir):
+    """compare_<env>.png: one panel per pair on that env, ours beside sb3's, from every
+    compare_<pair>.json in out_dir. Returns the paths written."""
+    plt, np = pyplot()
+    if plt is None:
+        return []
+    by_env = {}
+    for name in PAIRS:  # in PAIRS' order
+        path = os.path.join(out_dir, f"compare_{name}.json")
+        if os.path.exists(path):
+            s = json.load(open(path))
+            by_env.setdefault(s["env_id"], []).append(s)
+    written = []
+    for env, summaries in by_env.items():
+        cols = min(3, len(summaries))
+        rows = -(-len(summaries) // cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+        for ax, s in zip(axes.flat, summaries):
+            draw_pair(ax, s, np)
+            ax.set_title(f"{short_command(s)} | sb3 {s['sb3_algo']}, {s['seeds']} seeds",
+                         fontsize=9)
+            ax.tick_params(labelsize=7)
+        for ax in axes.flat[len(summaries):]:
+            ax.axis("off")
+        fig.suptitle(f"{env}: mean of the last {WINDOW} training returns against env steps\n"
+                     "(mean over seeds, min-max over seeds shaded, target dashed)", fontsize=10)
+        fig.tight_layout()
+        path = os.path.join(out_dir, f"compare_{env.split('-')[0].lower()}.png")
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        written.append(path)
+    return written
 
 
 def main():
@@ -151,12 +213,16 @@ def main():
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: 1 seed, half the budget (DDPG: all of it), "
                         "into benchmarks/out/compare_quick")
+    parser.add_argument("--plots-only", action="store_true",
+                        help="only redraw the per-env plots from the compare_*.json files")
     parser.add_argument("--steps", type=int, help=argparse.SUPPRESS)  # smoke tests: any budget
     args = parser.parse_args()
     seeds = 1 if args.quick else args.seeds
     runs_dir = os.path.join(ROOT, "benchmarks", "out", "compare_quick" if args.quick else "compare")
     out_dir = runs_dir if args.quick or args.steps else os.path.join(ROOT, "benchmarks", "results")
     os.makedirs(out_dir, exist_ok=True)
+    if args.plots_only:
+        return print("\n".join(plot_envs(out_dir)))
     start = time.time()
     for name in args.pairs:
         s = run_pair(name, seeds, out_dir, os.path.join(runs_dir, "runs"), args.steps,
@@ -164,6 +230,7 @@ def main():
         print(json.dumps({"pair": name, "ours": s["ours"]["eval_return_mean"],
                           "sb3": s["sb3"]["eval_return_mean"],
                           "time_ratio": s["wall_time_ratio_ours_over_sb3"]}), flush=True)
+    plot_envs(out_dir)
     print(f"compare: {len(args.pairs)} pairs, {seeds} seed(s) each, "
           f"{time.time() - start:.0f} s", file=sys.stderr)
 

@@ -1,22 +1,17 @@
-"""Ours against stable-baselines3 (and sb3-contrib), seed by seed, in one run on one machine.
+"""One stable-baselines3 (or sb3-contrib) run with RL Zoo's tuned hyperparameters: the sb3 side
+of benchmarks/compare.py, which runs it in a subprocess seed by seed, alternating with ours.
 
-For each seed it trains our file, then sb3's counterpart with RL Zoo's tuned hyperparameters
-(rl-baselines3-zoo's hyperparams/<algo>.yml for the env), each in its own subprocess with one
-torch thread, alternating so both see the same machine load. It records each run's training
-wall time (the learning loop only, as our files' train_time_s) and its mean return over 10
-deterministic evaluation episodes, and writes
-benchmarks/results/sb3_side_by_side_<algo>_<env>.json.
+SETUPS holds rl-baselines3-zoo's hyperparams/<algo>.yml entries for each env. The run uses one
+torch thread, as our files do; it prints one JSON line: the training wall time (the learning
+loop only, as our files' train_time_s), steps per second, the mean return of 10 deterministic
+evaluation episodes and every training episode as (env steps so far, return).
 
     pip install -r requirements-bench.txt
-    python benchmarks/sb3_side_by_side.py --algo ppo --seeds 5
-    python benchmarks/sb3_side_by_side.py --algo a2c --seeds 3
+    python benchmarks/sb3_side_by_side.py --algo ppo --seed 1
 """
 import argparse
-import hashlib
 import json
 import os
-import platform
-import statistics
 import subprocess
 import sys
 import time
@@ -45,6 +40,20 @@ SETUPS = {
                          action_noise="normal_0.1", gradient_steps=-1,
                          train_freq=(1, "episode"), learning_rate=1e-3,
                          policy_kwargs=dict(net_arch=[400, 300]))},
+    # Pendulum: RL Zoo's PPO and TRPO use gSDE (state-dependent exploration noise, resampled
+    # every 4 steps); ours keep their plain Gaussian and the flags of their README rows.
+    "ppo_pendulum": {"algo": "ppo", "env": "Pendulum-v1", "steps": 200_000, "n_envs": 4,
+                     "ours": ["ppo.py", "--num-envs", "4", "--num-steps", "512",
+                              "--minibatch-size", "64", "--update-epochs", "10", "--gamma", "0.9",
+                              "--gae-lambda", "0.95"],
+                     "sb3": dict(n_steps=1024, gae_lambda=0.95, gamma=0.9, n_epochs=10,
+                                 ent_coef=0.0, learning_rate=1e-3, clip_range=0.2, use_sde=True,
+                                 sde_sample_freq=4)},
+    "trpo_pendulum": {"algo": "trpo", "env": "Pendulum-v1", "steps": 300_000, "n_envs": 2,
+                      "ours": ["npg_trpo.py", "--algo", "trpo", "--gamma", "0.9", "--gae-lambda",
+                               "0.95", "--normalize-obs", "--num-steps", "1024"],
+                      "sb3": dict(n_steps=1024, gamma=0.9, n_critic_updates=15, use_sde=True,
+                                  sde_sample_freq=4)},
 }
 
 
@@ -82,10 +91,11 @@ def train_sb3(algo, seed, steps=None):
     if kwargs.get("action_noise") == "normal_0.1":  # RL Zoo: noise_type normal, noise_std 0.1
         n = env.action_space.shape[0]
         kwargs["action_noise"] = NormalActionNoise(np.zeros(n), 0.1 * np.ones(n))
-    if algo == "trpo":
+    name = setup.get("algo", algo)  # the sb3 class: the setup's key unless it says
+    if name == "trpo":
         from sb3_contrib import TRPO as cls
     else:
-        cls = {"ppo": PPO, "a2c": A2C, "dqn": DQN, "ddpg": DDPG}[algo]
+        cls = {"ppo": PPO, "a2c": A2C, "dqn": DQN, "ddpg": DDPG}[name]
     model = cls("MlpPolicy", env, seed=seed, device="cpu", **kwargs)
     steps = steps or setup["steps"]
     log = EpisodeLog()
@@ -108,15 +118,6 @@ def train_sb3(algo, seed, steps=None):
             "sb3_version": stable_baselines3.__version__}
 
 
-def cpu_model():
-    """The processor's model name ('AMD EPYC', 'Intel(R) Xeon(R) ...'), as benchmarks/run.py."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
-
-
 def last_json_line(cmd):
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -126,62 +127,11 @@ def last_json_line(cmd):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--algo", choices=sorted(SETUPS), default="ppo")
-    parser.add_argument("--seeds", type=int, default=5, help="seeds 1..SEEDS")
-    parser.add_argument("--sb3-only-seed", type=int, help=argparse.SUPPRESS)  # the subprocess
-    parser.add_argument("--sb3-steps", type=int, help=argparse.SUPPRESS)  # its budget
+    parser.add_argument("--algo", choices=sorted(SETUPS), required=True)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--steps", type=int, help="the budget (default: the setup's)")
     args = parser.parse_args()
-    if args.sb3_only_seed is not None:
-        return print(json.dumps(train_sb3(args.algo, args.sb3_only_seed, args.sb3_steps)))
-    setup, pairs = SETUPS[args.algo], []
-    for seed in range(1, args.seeds + 1):
-        run_dir = os.path.join(ROOT, "benchmarks", "out", f"sb3_side_by_side_{args.algo}",
-                               f"ours_seed{seed}")
-        ours = last_json_line([sys.executable, *setup["ours"], "--env-id", setup["env"],
-                               "--seed", str(seed), "--quiet",
-                               "--total-timesteps", str(setup["steps"]), "--run-dir", run_dir])
-        theirs = last_json_line([sys.executable, __file__, "--algo", args.algo,
-                                 "--sb3-only-seed", str(seed)])
-        pair = {"seed": seed,
-                "ours": {k: ours[k] for k in ("train_time_s", "eval_return_mean", "sps")},
-                "sb3": {k: theirs[k] for k in ("train_time_s", "eval_return_mean", "sps")}}
-        pairs.append(pair)
-        print(f"seed {seed}: ours {pair['ours']['train_time_s']:.1f} s, eval "
-              f"{pair['ours']['eval_return_mean']:.1f} | sb3 {pair['sb3']['train_time_s']:.1f}"
-              f" s, eval {pair['sb3']['eval_return_mean']:.1f}", file=sys.stderr)
-    med = lambda who, key: statistics.median(p[who][key] for p in pairs)
-    git = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True,
-                                    text=True).stdout.strip()
-    out = {"what": f"{' '.join(setup['ours'])} against stable-baselines3 {args.algo.upper()} "
-                   f"with RL Zoo's {setup['env']} hyperparameters, {setup['steps']:,} steps, "
-                   "one torch thread each, alternating seed by seed",
-           "command": f"python benchmarks/sb3_side_by_side.py --algo {args.algo} "
-                      f"--seeds {args.seeds}",
-           "sb3_kwargs": {k: str(v) for k, v in setup["sb3"].items()},
-           "sb3_version": theirs["sb3_version"],
-           "median_train_time_s": {"ours": med("ours", "train_time_s"),
-                                   "sb3": med("sb3", "train_time_s")},
-           "wall_time_ratio_ours_over_sb3": round(med("ours", "train_time_s")
-                                                  / med("sb3", "train_time_s"), 3),
-           "eval_return_mean": {w: round(statistics.fmean(p[w]["eval_return_mean"]
-                                                          for p in pairs), 1)
-                                for w in ("ours", "sb3")},
-           "pairs": pairs,
-           "rows": [{"seed": p["seed"], **{f"{who}_{k}": p[who][k] for who in ("ours", "sb3")
-                                            for k in ("train_time_s", "eval_return_mean")}}
-                    for p in pairs],
-           "commit": git("rev-parse", "--short", "HEAD"),
-           "ours_sha256": hashlib.sha256(open(os.path.join(ROOT, setup["ours"][0]), "rb")
-                                         .read()).hexdigest()[:16],
-           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-           "machine": f"{cpu_model()}, {os.cpu_count()} cores"}
-    env_name = setup["env"].split("-")[0].lower()
-    path = os.path.join(ROOT, "benchmarks", "results",
-                        f"sb3_side_by_side_{args.algo}_{env_name}.json")
-    with open(path, "w") as f:
-        json.dump(out, f, indent=1)
-    print(json.dumps({k: out[k] for k in ("median_train_time_s", "wall_time_ratio_ours_over_sb3",
-                                          "eval_return_mean")}))
+    print(json.dumps(train_sb3(args.algo, args.seed, args.steps)))
 
 
 if __name__ == "__main__":
