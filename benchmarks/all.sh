@@ -2,10 +2,11 @@
 # Every figure of the README's Results section, from scratch: two lanes of single-thread runs
 # side by side (one per core of a 2-core machine), then the A3C rows alone (they use both
 # cores), then the study scripts, the plots and the README's tables. About 2 hours on 2
-# cores. The sb3 rows need `pip install -r requirements-bench.txt` (SB3_PYTHON may name another
-# interpreter that has it).
+# cores. The comparison with stable-baselines3 needs `pip install -r requirements-bench.txt`
+# (SB3_PYTHON may name another interpreter that has it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mkdir -p benchmarks/out
 R="python benchmarks/run.py"
 SB3_PYTHON="${SB3_PYTHON:-python}"
 C="--env-id CartPole-v1 --seeds 5 --target 475"
@@ -20,7 +21,6 @@ lane_a() {
   $R --algo ppo $P --target -200 --name ppo_pendulum -- --total-timesteps 200000 $PPO_P
   $R --algo ppo $P --target -200 --name ppo_pendulum_klpen -- --total-timesteps 200000 $PPO_P \
     --objective kl-penalty
-  $SB3_PYTHON benchmarks/sb3_side_by_side.py --algo ppo --seeds 5
   $R --algo reinforce $C --name reinforce_cartpole -- --total-timesteps 500000
   for est in total reward-to-go; do
     for base in none mean optimal value; do
@@ -44,7 +44,6 @@ lane_b() {
     --total-timesteps 500000 --shared-trunk
   $R --algo actor_critic --env-id CartPole-v1 --seeds 3 --target 475 \
     --name actor_critic_cartpole_online -- --mode online --total-timesteps 30000 --learning-rate 1e-3
-  $SB3_PYTHON benchmarks/sb3_side_by_side.py --algo a2c --seeds 3
   for algo in trpo npg; do
     $R --algo npg_trpo $C --name "npg_trpo_${algo}_cartpole" -- --algo $algo --total-timesteps 100000
     $R --algo npg_trpo $C --name "npg_trpo_${algo}_cartpole_damping0.01" -- --algo $algo \
@@ -78,17 +77,15 @@ $R --algo ppo --env-id Hopper-v5 --seeds 3 --target 2383 --name ppo_hopper -- \
 $R --algo ppo --env-id HalfCheetah-v5 --seeds 3 --target 1443 --name ppo_halfcheetah -- \
   --total-timesteps 1000000 $MJ > benchmarks/out/lane_b.log 2>&1 &
 wait
-# stable-baselines3's DQN, DDPG and sb3-contrib's TRPO beside ours, one core each
-{ $SB3_PYTHON benchmarks/sb3_side_by_side.py --algo ddpg --seeds 3; } > benchmarks/out/lane_a.log 2>&1 &
-{ $SB3_PYTHON benchmarks/sb3_side_by_side.py --algo dqn --seeds 3
-  $SB3_PYTHON benchmarks/sb3_side_by_side.py --algo trpo --seeds 3; } > benchmarks/out/lane_b.log 2>&1 &
+# every file beside stable-baselines3 (benchmarks/compare.py), two lanes of pairs, then the A3C
+# pair alone (it uses both cores); it also draws benchmarks/results/compare_<env>.png
+CMP="$SB3_PYTHON benchmarks/compare.py"
+$CMP --pairs ppo ppo_pendulum dqn ddpg > benchmarks/out/lane_a.log 2>&1 &
+$CMP --pairs a2c trpo trpo_pendulum npg reinforce gae > benchmarks/out/lane_b.log 2>&1 &
 wait
+$CMP --pairs a3c
 python benchmarks/gae_lambda_sweep.py
 python benchmarks/gae_exact_bias_variance.py
 python benchmarks/trust_region_stats.py npg_trpo_npg_cartpole npg_trpo_trpo_cartpole \
   npg_trpo_npg_cartpole_damping0.01 npg_trpo_trpo_cartpole_damping0.01
-$R --plot benchmarks/results/all_cartpole.png reinforce_cartpole actor_critic_cartpole_batch \
-  gae_cartpole npg_trpo_trpo_cartpole ppo_cartpole a3c_cartpole_workers2 dqn_ddpg_dqn_cartpole
-$R --plot benchmarks/results/all_pendulum.png gae_pendulum npg_trpo_trpo_pendulum ppo_pendulum \
-  dqn_ddpg_ddpg_pendulum
 $R --readme

@@ -262,36 +262,54 @@ def study_table(name, key, columns):
             + ["| " + " | ".join(cell(r.get(c, "-")) for c in columns) + " |" for r in rows])
 
 
-def sb3_table():
-    """Markdown lines of every benchmarks/results/sb3_side_by_side_*.json, one row per file."""
-    lines = ["| ours | sb3 | env | steps | seeds | eval return: ours | eval return: sb3 "
-             "| median train s: ours | median train s: sb3 | ours / sb3 time | run on |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for path in sorted(glob.glob(os.path.join(RESULTS, "sb3_side_by_side_*.json"))):
+def compare_table():
+    """Markdown lines of every benchmarks/results/compare_*.json (benchmarks/compare.py), in
+    compare.py's order, then a line per pair whose sb3 side is only the closest counterpart."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from compare import PAIRS  # noqa: E402  (the order and notes of the pairs)
+    both = lambda s, key, fmt: " / ".join("-" if s[w][key] is None else fmt.format(s[w][key])
+                                          for w in ("ours", "sb3"))
+    lines = ["| pair | ours | sb3 | env | steps | seeds | eval return: ours | eval return: sb3 "
+             "| seeds >= target: ours / sb3 | median steps to target: ours / sb3 "
+             "| median train s: ours / sb3 | ours / sb3 time | steps/s: ours / sb3 | commit | run on |",
+             "|" + "---|" * 15]
+    notes = []
+    for name in PAIRS:
+        path = os.path.join(RESULTS, f"compare_{name}.json")
+        if not os.path.exists(path):
+            continue
         s = json.load(open(path))
-        ours, theirs = s["what"].split(" against ")[0], s["command"].split("--algo ")[1].split()[0]
-        env, steps = s["what"].split("RL Zoo's ")[1].split(" hyperparameters, ")
-        lines.append(f"| {ours} | {theirs.upper()} ({s['sb3_version']}) | {env} "
-                     f"| {steps.split(' steps')[0]} | {len(s['pairs'])} "
-                     f"| {s['eval_return_mean']['ours']:.1f} | {s['eval_return_mean']['sb3']:.1f} "
-                     f"| {s['median_train_time_s']['ours']:.1f} | {s['median_train_time_s']['sb3']:.1f} "
-                     f"| {s['wall_time_ratio_ours_over_sb3']:.2f} | {run_on(s)} |")
-    return lines
+        ev = lambda w: f"{s[w]['eval_return_mean']:.1f} ± {s[w]['eval_return_std']:.1f}"
+        to_target = lambda w: ("-" if s[w]["median_steps_to_target"] is None else
+                               f"{s[w]['median_steps_to_target']:,.0f} "
+                               f"({s[w]['seeds_with_training_return_at_target']})")
+        stale = " (file changed since)" if s["algo_sha256"] != file_sha256(s["algo"]) else ""
+        sb3 = f"{s['sb3_algo']} ({s['sb3_version']})" + ("*" if s["note"] else "")
+        lines.append(f"| {name} | {s['ours_command']} | {sb3} | {s['env_id']} "
+                     f"| {s['total_timesteps']:,} | {s['seeds']} | {ev('ours')} | {ev('sb3')} "
+                     f"| {both(s, 'seeds_eval_at_target', '{}')} (>= {s['target']:g}) "
+                     f"| {to_target('ours')} / {to_target('sb3')} "
+                     f"| {both(s, 'median_train_time_s', '{:.1f}')} "
+                     f"| {s['wall_time_ratio_ours_over_sb3']:.2f} "
+                     f"| {both(s, 'median_sps', '{:,.0f}')} "
+                     f"| {source_commit(s)}{stale} | {run_on(s)} |")
+        if s["note"]:
+            notes.append(f"\\* {name}: {s['note']}.")
+    return lines + ([""] + notes if notes else [])
 
 
-def update_readme():
-    """Regenerate each README table between `<!-- results: PATTERN ... -->` (or
-    `<!-- study: NAME KEY COLUMN ... -->`) and `<!-- end results -->` from the results files:
-    the README's figures are never typed by hand."""
-    path = os.path.join(ROOT, "README.md")
-    text, out, patterns = open(path).read().splitlines(), [], None
-    for line in text:
+def render_readme(text):
+    """The README with each table between `<!-- results: PATTERN ... -->` (or `<!-- compare -->`,
+    `<!-- study: NAME KEY COLUMN ... -->`) and `<!-- end results -->` regenerated from the
+    results files: the README's figures are never typed by hand."""
+    out, patterns = [], None
+    for line in text.splitlines():
         if line.startswith("<!-- results:"):
             patterns = line[len("<!-- results:"):-len("-->")].split()
             out += [line, *table(patterns)]
-        elif line.startswith("<!-- sb3 side by side"):
+        elif line.startswith("<!-- compare"):
             patterns = []
-            out += [line, *sb3_table()]
+            out += [line, *compare_table()]
         elif line.startswith("<!-- study:"):
             patterns = line[len("<!-- study:"):-len("-->")].split()
             out += [line, *study_table(patterns[0], patterns[1], patterns[2:])]
@@ -300,8 +318,14 @@ def update_readme():
             patterns = None
         elif patterns is None:
             out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def update_readme():
+    path = os.path.join(ROOT, "README.md")
+    text = render_readme(open(path).read())
     with open(path, "w") as f:
-        f.write("\n".join(out) + "\n")
+        f.write(text)
 
 
 def main(argv=None):
