@@ -294,7 +294,7 @@ def compare_table():
                      f"| {both(s, 'median_sps', '{:,.0f}')} "
                      f"| {source_commit(s)}{stale} | {run_on(s)} |")
         if s["note"]:
-            notes.append(f"\\* {name}: {s['note']}.")
+            notes.append(f"- \\* {name}: {s['note']}.")
     return lines + ([""] + notes if notes else [])
 
 
