@@ -28,14 +28,18 @@ from sb3_side_by_side import ROOT, SETUPS, last_json_line  # noqa: E402
 
 WINDOW = 10  # training episodes in the mean that is compared with the target
 
-# pair: our command (and its flags), the sb3 setup (RL Zoo's hyperparameters; its env and
-# budget unless the pair says), the target return
+# pair: our command (and its flags), the sb3 setup of sb3_side_by_side.SETUPS (RL Zoo's
+# hyperparameters; its env, and its budget unless the pair says), the target return
 PAIRS = {
     "ppo": dict(ours=["ppo.py"], sb3="ppo", target=475),
-    "ppo_pendulum": dict(sb3="ppo_pendulum", target=-200),
+    "ppo_pendulum": dict(ours=["ppo.py", "--num-envs", "4", "--num-steps", "512",  # README row's
+                               "--minibatch-size", "64", "--update-epochs", "10", "--gamma",
+                               "0.9", "--gae-lambda", "0.95"], sb3="ppo_pendulum", target=-200),
     "a2c": dict(ours=["actor_critic.py"], sb3="a2c", target=475),
     "trpo": dict(ours=["npg_trpo.py", "--algo", "trpo"], sb3="trpo", target=475),
-    "trpo_pendulum": dict(sb3="trpo_pendulum", target=-250),
+    "trpo_pendulum": dict(ours=["npg_trpo.py", "--algo", "trpo", "--gamma", "0.9", "--gae-lambda",
+                                "0.95", "--normalize-obs", "--num-steps", "1024"],
+                          sb3="trpo_pendulum", target=-250),
     "dqn": dict(ours=["dqn_ddpg.py"], sb3="dqn", target=475),
     "ddpg": dict(ours=["dqn_ddpg.py"], sb3="ddpg", target=-200,
                  quick_steps=20_000),  # half of 20k would be all random warm-up (10k) steps
@@ -74,7 +78,7 @@ def first_at_target(episodes, target):
 def run_pair(name, seeds, out_dir, runs_dir, steps=None, budget_share=1.0):
     pair = PAIRS[name]
     setup = SETUPS[pair["sb3"]]
-    env, ours_cmd = setup["env"], pair.get("ours", setup["ours"])
+    env, ours_cmd = setup["env"], pair["ours"]
     algo = ours_cmd[0][:-3]  # the file's stem; its hash pins the code the figures came from
     sha = run.file_sha256(algo)
     full = pair.get("steps", setup["steps"])

@@ -18,40 +18,37 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# RL Zoo's entries (DLR-RM/rl-baselines3-zoo, hyperparams/*.yml). Ours run with their own
-# defaults on the same budget (ppo.py's defaults are RL Zoo's PPO settings).
+# RL Zoo's entries (DLR-RM/rl-baselines3-zoo, hyperparams/*.yml): sb3's side only; compare.py's
+# PAIRS say how ours run (ppo.py's defaults are RL Zoo's CartPole PPO settings).
 SETUPS = {
-    "ppo": {"env": "CartPole-v1", "ours": ["ppo.py"], "steps": 100_000, "n_envs": 8,
+    "ppo": {"env": "CartPole-v1", "steps": 100_000, "n_envs": 8,
             "sb3": dict(n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20,
                         ent_coef=0.0, learning_rate="lin_0.001", clip_range="lin_0.2")},
-    "a2c": {"env": "CartPole-v1", "ours": ["actor_critic.py"], "steps": 500_000, "n_envs": 8,
+    "a2c": {"env": "CartPole-v1", "steps": 500_000, "n_envs": 8,
             "sb3": dict(ent_coef=0.0)},
-    "trpo": {"env": "CartPole-v1", "ours": ["npg_trpo.py", "--algo", "trpo"], "steps": 100_000,
+    "trpo": {"env": "CartPole-v1", "steps": 100_000,
              "n_envs": 2,
              "sb3": dict(n_steps=512, batch_size=512, cg_damping=1e-3, gae_lambda=0.98,
                          gamma=0.99, learning_rate=1e-3, n_critic_updates=20)},
-    "dqn": {"env": "CartPole-v1", "ours": ["dqn_ddpg.py"], "steps": 50_000, "n_envs": 1,
+    "dqn": {"env": "CartPole-v1", "steps": 50_000, "n_envs": 1,
             "sb3": dict(learning_rate=2.3e-3, batch_size=64, buffer_size=100_000,
                         learning_starts=1000, gamma=0.99, target_update_interval=10,
                         train_freq=256, gradient_steps=128, exploration_fraction=0.16,
                         exploration_final_eps=0.04, policy_kwargs=dict(net_arch=[256, 256]))},
-    "ddpg": {"env": "Pendulum-v1", "ours": ["dqn_ddpg.py"], "steps": 20_000, "n_envs": 1,
+    "ddpg": {"env": "Pendulum-v1", "steps": 20_000, "n_envs": 1,
              "sb3": dict(gamma=0.98, buffer_size=200_000, learning_starts=10_000,
                          action_noise="normal_0.1", gradient_steps=-1,
                          train_freq=(1, "episode"), learning_rate=1e-3,
                          policy_kwargs=dict(net_arch=[400, 300]))},
     # Pendulum: RL Zoo's PPO and TRPO use gSDE (state-dependent exploration noise, resampled
-    # every 4 steps); ours keep their plain Gaussian and the flags of their README rows.
+    # every 4 steps); ours (compare.py's PAIRS) keep their plain Gaussian.
     "ppo_pendulum": {"algo": "ppo", "env": "Pendulum-v1", "steps": 200_000, "n_envs": 4,
-                     "ours": ["ppo.py", "--num-envs", "4", "--num-steps", "512",
-                              "--minibatch-size", "64", "--update-epochs", "10", "--gamma", "0.9",
-                              "--gae-lambda", "0.95"],
+                    
                      "sb3": dict(n_steps=1024, gae_lambda=0.95, gamma=0.9, n_epochs=10,
                                  ent_coef=0.0, learning_rate=1e-3, clip_range=0.2, use_sde=True,
                                  sde_sample_freq=4)},
     "trpo_pendulum": {"algo": "trpo", "env": "Pendulum-v1", "steps": 300_000, "n_envs": 2,
-                      "ours": ["npg_trpo.py", "--algo", "trpo", "--gamma", "0.9", "--gae-lambda",
-                               "0.95", "--normalize-obs", "--num-steps", "1024"],
+                     
                       "sb3": dict(n_steps=1024, gamma=0.9, n_critic_updates=15, use_sde=True,
                                   sde_sample_freq=4)},
 }
