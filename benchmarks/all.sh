@@ -80,10 +80,12 @@ wait
 # every file beside stable-baselines3 (benchmarks/compare.py), two lanes of pairs, then the A3C
 # pair alone (it uses both cores); it also draws benchmarks/results/compare_<env>.png
 CMP="$SB3_PYTHON benchmarks/compare.py"
-$CMP --pairs ppo ppo_pendulum dqn ddpg > benchmarks/out/lane_a.log 2>&1 &
+$CMP --pairs ppo ppo_10_epochs ppo_pendulum dqn ddpg > benchmarks/out/lane_a.log 2>&1 &
 $CMP --pairs a2c trpo trpo_pendulum npg reinforce gae > benchmarks/out/lane_b.log 2>&1 &
 wait
 $CMP --pairs a3c
+# the barest loop of RL Zoo's PPO/DQN/DDPG work, beside ours and sb3: alone, as it times
+$SB3_PYTHON benchmarks/speed_floor.py
 python benchmarks/gae_lambda_sweep.py
 python benchmarks/gae_exact_bias_variance.py
 python benchmarks/trust_region_stats.py npg_trpo_npg_cartpole npg_trpo_trpo_cartpole \

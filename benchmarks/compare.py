@@ -127,9 +127,11 @@ def run_pair(name, seeds, out_dir, runs_dir, steps=None, budget_share=1.0):
 
 
 def short_command(summary):
-    """'npg_trpo.py --algo trpo', 'a3c.py --num-workers 2': the command without its tuning flags."""
+    """'npg_trpo.py --algo trpo', 'ppo.py --update-epochs 10': the file and the one flag that
+    tells a pair apart from its file's other pairs, without the env's tuning flags."""
     words = summary["ours_command"].split()
-    return " ".join(words[:3] if words[1:2] in (["--algo"], ["--num-workers"]) else words[:1])
+    naming = (["--algo"], ["--num-workers"], ["--update-epochs"])
+    return " ".join(words[:3] if words[1:2] in naming else words[:1])
 
 
 def draw_pair(ax, summary, np):

@@ -38,7 +38,9 @@ def git_commit():
     def git(*args):
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
     commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
-    dirty = git("status", "--porcelain", "--untracked-files=no").strip()
+    # results files are outputs: a redrawn plot does not make the code that runs differ
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                ":!benchmarks/results").strip()
     return commit + ("+dirty" if dirty else "")
 
 
@@ -298,10 +300,31 @@ def compare_table():
     return lines + ([""] + notes if notes else [])
 
 
+def floor_table():
+    """Markdown lines of benchmarks/results/speed_floor.json (benchmarks/speed_floor.py)."""
+    path = os.path.join(RESULTS, "speed_floor.json")
+    if not os.path.exists(path):
+        return []
+    s = json.load(open(path))
+    lines = ["| pair | ours | gradient steps | ms per gradient step | env steps | ms per env step "
+             "| floor s | ours s | sb3 s | floor / sb3 | ours / sb3 | eval return: ours / sb3 "
+             "| commit | run on |", "|" + "---|" * 14]
+    for name, r in s["pairs"].items():
+        stale = (" (file changed since)" if r["ours_sha256"] != file_sha256(
+            r["ours_command"].split()[0][:-3]) else "")
+        lines.append(f"| {name} | {r['ours_command']} | {r['gradient_steps']:,} "
+                     f"| {r['grad_s'] * 1e3:.2f} | {r['env_steps']:,} | {r['env_s'] * 1e3:.3f} "
+                     f"| {r['floor_s']:.1f} | {r['ours_s']:.1f} | {r['sb3_s']:.1f} "
+                     f"| {r['floor_over_sb3']:.2f} | {r['ours_over_sb3']:.2f} "
+                     f"| {r['ours_eval']:.1f} / {r['sb3_eval']:.1f} "
+                     f"| {s['commit']}{stale} | {run_on(s)} |")
+    return lines
+
+
 def render_readme(text):
     """The README with each table between `<!-- results: PATTERN ... -->` (or `<!-- compare -->`,
-    `<!-- study: NAME KEY COLUMN ... -->`) and `<!-- end results -->` regenerated from the
-    results files: the README's figures are never typed by hand."""
+    `<!-- floor -->`, `<!-- study: NAME KEY COLUMN ... -->`) and `<!-- end results -->`
+    regenerated from the results files: the README's figures are never typed by hand."""
     out, patterns = [], None
     for line in text.splitlines():
         if line.startswith("<!-- results:"):
@@ -310,6 +333,9 @@ def render_readme(text):
         elif line.startswith("<!-- compare"):
             patterns = []
             out += [line, *compare_table()]
+        elif line.startswith("<!-- floor"):
+            patterns = []
+            out += [line, *floor_table()]
         elif line.startswith("<!-- study:"):
             patterns = line[len("<!-- study:"):-len("-->")].split()
             out += [line, *study_table(patterns[0], patterns[1], patterns[2:])]
