@@ -3,17 +3,19 @@
 The speed targets of ppo.py and dqn_ddpg.py ask for sb3's return in at most half sb3's wall
 time at the same budget. With RL Zoo's settings the work is fixed: so many gradient steps on
 so many transitions, so many env steps each with a forward pass to act. This script times that
-work done by the barest loop we can write (the same networks, batch sizes and optimiser, no
-logging, no distributions objects, no checks), one torch thread as in compare.py:
+work done by the barest loop we could write (the same networks, batch sizes and optimiser; no
+logging, distribution objects, replay sampling or checks), one torch thread as in compare.py,
+each timing the best of 5 (the least disturbed by other load):
 
     floor = gradient_steps x (seconds per bare gradient step)
-          + vector_env_steps x (seconds per random-action env step + one acting forward pass)
+          + env_steps x (seconds per env step, with the acting forward pass)
 
-then trains sb3 and our file once each, in this run, and prints floor, ours and sb3 as seconds
-and as fractions of sb3's time. A floor above 0.5 of sb3's time means no eager-PyTorch loop of
-those settings meets the target on this machine; below it, the gap is our code's overhead.
+then trains sb3 and our file once each (one seed), in this run, and prints floor, ours and sb3
+as seconds and as fractions of sb3's time. The floor is not a proven bound, but a floor near or
+above 0.5 of sb3's time leaves an algorithm file, which adds storage, logs and checks to that
+loop, no room to meet the target at these settings; well below it, the gap is our overhead.
 
-    python benchmarks/speed_floor.py                   # ppo, dqn, ddpg: about 15 min on 2 cores
+    python benchmarks/speed_floor.py                   # ppo, dqn, ddpg: 14-17 min on 2 cores here
     python benchmarks/speed_floor.py --pairs ppo --no-train       # the floor only
 """
 import argparse
