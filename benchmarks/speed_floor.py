@@ -84,7 +84,7 @@ def ppo_floor():
     def env_step():
         with torch.no_grad():
             logits = actor(state["obs"])
-            critic(state["obs"])
+            critic(state["obs"])  # V(s_t), which the rollout stores for GAE
             a = torch.multinomial(logits.softmax(-1), 1).squeeze(-1)
         o, *_ = envs.step(a.numpy())
         state["obs"] = torch.as_tensor(o)
