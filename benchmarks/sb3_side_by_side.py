@@ -26,8 +26,7 @@ SETUPS = {
                         ent_coef=0.0, learning_rate="lin_0.001", clip_range="lin_0.2")},
     "a2c": {"env": "CartPole-v1", "steps": 500_000, "n_envs": 8,
             "sb3": dict(ent_coef=0.0)},
-    "trpo": {"env": "CartPole-v1", "steps": 100_000,
-             "n_envs": 2,
+    "trpo": {"env": "CartPole-v1", "steps": 100_000, "n_envs": 2,
              "sb3": dict(n_steps=512, batch_size=512, cg_damping=1e-3, gae_lambda=0.98,
                          gamma=0.99, learning_rate=1e-3, n_critic_updates=20)},
     "dqn": {"env": "CartPole-v1", "steps": 50_000, "n_envs": 1,
@@ -43,12 +42,10 @@ SETUPS = {
     # Pendulum: RL Zoo's PPO and TRPO use gSDE (state-dependent exploration noise, resampled
     # every 4 steps); ours (compare.py's PAIRS) keep their plain Gaussian.
     "ppo_pendulum": {"algo": "ppo", "env": "Pendulum-v1", "steps": 200_000, "n_envs": 4,
-                    
                      "sb3": dict(n_steps=1024, gae_lambda=0.95, gamma=0.9, n_epochs=10,
                                  ent_coef=0.0, learning_rate=1e-3, clip_range=0.2, use_sde=True,
                                  sde_sample_freq=4)},
     "trpo_pendulum": {"algo": "trpo", "env": "Pendulum-v1", "steps": 300_000, "n_envs": 2,
-                     
                       "sb3": dict(n_steps=1024, gamma=0.9, n_critic_updates=15, use_sde=True,
                                   sde_sample_freq=4)},
 }
