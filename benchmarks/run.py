@@ -50,6 +50,12 @@ def file_sha256(algo):
     return hashlib.sha256(open(path, "rb").read()).hexdigest()[:16] if os.path.isfile(path) else None
 
 
+def changed_since(recorded_sha, algo):
+    """' (file changed since)' when the algorithm file no longer has the hash a result recorded:
+    the mark a table puts beside a result of an older version of the file."""
+    return " (file changed since)" if recorded_sha != file_sha256(algo) else ""
+
+
 def machine():
     cpu = platform.processor() or platform.machine()
     try:
@@ -250,7 +256,7 @@ def table(patterns=()):
         t = "-" if s["mean_train_time_s"] is None else f"{s['mean_train_time_s']:.0f}"
         sps = "-" if s["mean_sps"] is None else f"{s['mean_sps']:,.0f}"
         recorded = s.get("algo_sha256")  # a result of an older version of the file is marked
-        stale = " (file changed since)" if recorded and recorded != file_sha256(s["algo"]) else ""
+        stale = changed_since(recorded, s["algo"]) if recorded else ""
         lines.append(f"| {s['name']} | {s['env_id']} | {s['seeds']} | {ev} | {tgt} "
                      f"| {med} | {sec} | {t} | {sps} | {source_commit(s)}{stale} | {run_on(s)} |")
     return lines
@@ -285,7 +291,7 @@ def compare_table():
         to_target = lambda w: ("-" if s[w]["median_steps_to_target"] is None else
                                f"{s[w]['median_steps_to_target']:,.0f} "
                                f"({s[w]['seeds_with_training_return_at_target']})")
-        stale = " (file changed since)" if s["algo_sha256"] != file_sha256(s["algo"]) else ""
+        stale = changed_since(s["algo_sha256"], s["algo"])
         sb3 = f"{s['sb3_algo']} ({s['sb3_version']})" + ("*" if s["note"] else "")
         lines.append(f"| {name} | {s['ours_command']} | {sb3} | {s['env_id']} "
                      f"| {s['total_timesteps']:,} | {s['seeds']} | {ev('ours')} | {ev('sb3')} "
@@ -310,8 +316,7 @@ def floor_table():
              "| floor s | ours s | sb3 s | floor / sb3 | ours / sb3 | eval return: ours / sb3 "
              "| commit | run on |", "|" + "---|" * 14]
     for name, r in s["pairs"].items():
-        stale = (" (file changed since)" if r["ours_sha256"] != file_sha256(
-            r["ours_command"].split()[0][:-3]) else "")
+        stale = changed_since(r["ours_sha256"], r["ours_command"].split()[0][:-3])
         lines.append(f"| {name} | {r['ours_command']} | {r['gradient_steps']:,} "
                      f"| {r['grad_s'] * 1e3:.2f} | {r['env_steps']:,} | {r['env_s'] * 1e3:.3f} "
                      f"| {r['floor_s']:.1f} | {r['ours_s']:.1f} | {r['sb3_s']:.1f} "
