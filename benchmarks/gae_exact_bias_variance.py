@@ -1,4 +1,4 @@
-"""The bias-variance trade-off of GAE, enumerated exactly on tabular MDPs (tests/mdp.py).
+"""The bias-variance trade-off of GAE, enumerated exactly on tabular MDPs (tests/support/mdp.py).
 
 For each lam, the estimate g = sum_t gamma^t grad log pi(a_t|s_t) A^GAE_t of one trajectory is
 computed for every trajectory; its exact mean gives the bias |E g - grad J| and its exact total
@@ -14,7 +14,7 @@ import sys
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
+sys.path[:0] = [ROOT, os.path.join(ROOT, "tests"), os.path.join(ROOT, "tests", "support")]
 from mdp import exact_grad_J, exact_values, policy_probs, random_mdp, random_theta  # noqa: E402
 from test_gae import gae_gradient  # noqa: E402
 

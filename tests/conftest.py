@@ -6,7 +6,9 @@ from hypothesis import HealthCheck, settings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # the algorithm files live at the top level
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # tests/mdp.py, the harness
+# tests/support/: the exact-MDP harness (mdp.py), test envs (envs.py), a pseudo-terminal
+# (terminal.py); imported as `from mdp import ...`. Not test files themselves.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "support"))
 
 # CI: derandomized (the same examples every run) and no per-example deadline, since
 # enumerating trajectories or a first torch call can take longer than hypothesis' 200 ms.

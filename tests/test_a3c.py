@@ -1,7 +1,7 @@
 """a3c.py: n-step returns, the A3C loss, SharedAdam and the worker processes.
 
 The estimator's claims are checked exactly on every trajectory of a tiny tabular MDP
-(tests/mdp.py). The process tests spawn real workers and look for any process left behind
+(tests/support/mdp.py). The process tests spawn real workers and look for any process left behind
 through a marker in the environment that every descendant inherits.
 """
 import importlib.util

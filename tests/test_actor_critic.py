@@ -1,6 +1,6 @@
 """actor_critic.py: n-step targets, the lecture's bias table shown exactly, the semi-gradient.
 
-Expectations are sums over every trajectory of a tiny tabular MDP (tests/mdp.py), compared with
+Expectations are sums over every trajectory of a tiny tabular MDP (tests/support/mdp.py), compared with
 grad J(theta) in closed form; nothing is sampled except in the learning tests.
 """
 import json

@@ -1,6 +1,6 @@
 """gae.py: compute_gae against its definitions, and GAE's bias shown exactly on a tabular MDP.
 
-The expectations are sums over every trajectory of a tiny MDP (tests/mdp.py), compared with the
+The expectations are sums over every trajectory of a tiny MDP (tests/support/mdp.py), compared with the
 exact gradient of J(theta); nothing is sampled there. The rest checks the rollout (NEXT_STEP
 autoreset steps never enter a batch, truncation bootstrapped from V(final observation)) and the
 command-line contract.

@@ -1,6 +1,6 @@
 """ppo.py: the clipped surrogate's claims, GAE, truncation handling and the command line.
 
-The claims about expectations are checked exactly on the enumerated tabular MDP (tests/mdp.py);
+The claims about expectations are checked exactly on the enumerated tabular MDP (tests/support/mdp.py);
 the surrogate's shape (formula, pessimism, where its gradient vanishes) per sample, by
 hypothesis; the rollout's bootstrapping on a tiny chain env built so that each wrong way of
 handling a time limit gives a different number.

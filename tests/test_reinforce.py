@@ -1,6 +1,6 @@
 """reinforce.py: the lecture's claims about the likelihood-ratio estimator, shown exactly.
 
-Expectations are sums over every trajectory of a tiny tabular MDP (tests/mdp.py), compared with
+Expectations are sums over every trajectory of a tiny tabular MDP (tests/support/mdp.py), compared with
 the gradient of J(theta) computed in closed form; nothing here is sampled except where a test
 says so.
 """
