@@ -22,27 +22,23 @@ Usage:
     python npg_trpo.py                                    # TRPO on CartPole-v1, 100k steps
     python npg_trpo.py --algo npg --total-timesteps 100000 --seed 2   # NPG: no line search
     python npg_trpo.py --env-id Pendulum-v1 --total-timesteps 300000 --gamma 0.9 \
-        --gae-lambda 0.95 --num-steps 1024 --normalize-obs
+        --gae-lambda 0.95 --num-steps 1024 --norm-obs
     python npg_trpo.py --eval-only --checkpoint runs/<run>/model.pt --eval-episodes 20
 """
-import argparse
-import csv
-import dataclasses
-import inspect
-import json
-import os
-import sys
-import time
 from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
 import torch
 import torch.nn as nn
-from gymnasium.vector import AutoresetMode
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 CHOICES = {"algo": ("trpo", "npg")}
+LIMITS = {**{k: "x > 0" for k in ("total_timesteps", "num_envs", "num_steps", "max_kl",
+                                  "cg_iters", "backtracks", "value_learning_rate",
+                                  "value_minibatch_size", "hidden_size")},
+          "gamma": "0 < x <= 1", "backtrack_ratio": "0 < x <= 1", "gae_lambda": "0 <= x <= 1",
+          "damping": "x >= 0", "value_epochs": "x >= 0", "eval_episodes": "x >= 0"}
 
 
 @dataclass
@@ -63,21 +59,25 @@ class Config:
     backtrack_ratio: float = 0.8  # TRPO line search: shrink factor between candidates
     value_learning_rate: float = 1e-3  # Adam step size of V(s)
     value_epochs: int = 10  # passes of V(s) regression over each batch
-    value_minibatch: int = 128  # minibatch size of that regression
+    value_minibatch_size: int = 128  # minibatch size of that regression
     hidden_size: int = 64  # width of the two hidden layers of both networks
     init_log_std: float = 0.0  # initial log std of the Gaussian policy (Box actions)
-    normalize_obs: bool = False  # standardise observations by running mean/std (continuous tasks)
+    norm_obs: bool = False  # standardise observations by running mean/std (saved in model.pt)
     eval_episodes: int = 10  # deterministic evaluation episodes at the end
-    run_dir: str = ""  # default runs/<algo>__<env>__<seed>__<unix time>
+    run_dir: str = ""  # default runs/npg_trpo__<env>__<seed>__<unix time>
     checkpoint: str = ""  # model.pt to load with --eval-only
     eval_only: bool = False  # load --checkpoint and only evaluate it
     tensorboard: bool = False  # also write TensorBoard events
     quiet: bool = False  # no progress lines
 
 
-# ---------------------------------------------------------------------------------------------
-# The public API: pure functions of tensors. No env, no global state, no randomness.
-# ---------------------------------------------------------------------------------------------
+def check_config(cfg):  # the range rules are in LIMITS
+    if cfg.num_envs * cfg.num_steps < 2:
+        raise ConfigError("a batch (--num-envs x --num-steps) needs at least 2 steps to "
+                          "normalise its advantages")
+
+
+# --- The public API: pure functions of tensors. No env, no global state, no randomness ---
 
 def conjugate_gradient(Avp, b, iters=10, residual_tol=1e-10):
     """x ~ A^-1 b for a symmetric positive definite A known only through Avp(v) = A v.
@@ -143,9 +143,7 @@ def compute_gae(rewards, values, next_values, terminated, episode_end, gamma, la
     return advantages, advantages + values
 
 
-# ---------------------------------------------------------------------------------------------
-# Networks and the policy update
-# ---------------------------------------------------------------------------------------------
+# --- Networks and the policy update ---
 
 def mlp(in_dim, out_dim, hidden):
     return nn.Sequential(nn.Linear(in_dim, hidden), nn.Tanh(), nn.Linear(hidden, hidden),
@@ -231,7 +229,7 @@ def trpo_step(policy, obs, actions, advantages, max_kl, damping=0.1, cg_iters=15
 
 
 class RunningMeanStd:
-    """Running mean and variance of observations (parallel Welford merge), for --normalize-obs."""
+    """Running mean and variance of observations (parallel Welford merge), for --norm-obs."""
 
     def __init__(self, shape):
         self.mean, self.var, self.count = np.zeros(shape), np.ones(shape), 1e-4
@@ -246,107 +244,7 @@ class RunningMeanStd:
         return np.clip((obs - self.mean) / np.sqrt(self.var + 1e-8), -10.0, 10.0)
 
 
-# ---------------------------------------------------------------------------------------------
-# Environment, checks and logging
-# ---------------------------------------------------------------------------------------------
-
-class ConfigError(Exception):
-    """Bad input from the user: reported in one line, exit status 2."""
-
-
-def check_config(cfg):
-    if not 0 <= cfg.seed < 2**32:  # numpy's seed range
-        raise ConfigError(f"--seed must be in [0, 2**32), got {cfg.seed}")
-    for name, choices in CHOICES.items():
-        if getattr(cfg, name) not in choices:
-            raise ConfigError(f"--{name.replace('_', '-')} must be one of {', '.join(choices)}")
-    positive = ("total_timesteps", "num_envs", "num_steps", "max_kl", "cg_iters", "backtracks",
-                "value_learning_rate", "value_minibatch", "hidden_size")
-    for name in positive:
-        if not getattr(cfg, name) > 0:
-            raise ConfigError(f"--{name.replace('_', '-')} must be > 0, got {getattr(cfg, name)}")
-    for name in ("gamma", "backtrack_ratio"):
-        if not 0.0 < getattr(cfg, name) <= 1.0:
-            raise ConfigError(f"--{name.replace('_', '-')} must be in (0, 1], got "
-                              f"{getattr(cfg, name)}")
-    if not 0.0 <= cfg.gae_lambda <= 1.0:
-        raise ConfigError(f"--gae-lambda must be in [0, 1], got {cfg.gae_lambda}")
-    if cfg.num_envs * cfg.num_steps < 2:
-        raise ConfigError("a batch (--num-envs x --num-steps) needs at least 2 steps to "
-                          "normalise its advantages")
-    if cfg.damping < 0 or cfg.value_epochs < 0 or cfg.eval_episodes < 0:
-        raise ConfigError("--damping, --value-epochs and --eval-episodes must be >= 0")
-
-
-def resolve_device(name):
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, not {name!r}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"--device {name}: CUDA is not available on this machine")
-    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise ConfigError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s)")
-    if device.type not in ("cpu", "cuda"):
-        raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, not {name!r}")
-    return device
-
-
-def make_env(env_id, num_envs=None):
-    """One env (num_envs None) or a SAME_STEP-autoreset sync vector env; bad spaces are errors."""
-    try:
-        env = gym.make(env_id) if num_envs is None else gym.make_vec(
-            env_id, num_envs=num_envs, vectorization_mode="sync",
-            vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP})
-    except (gym.error.Error, ImportError, ModuleNotFoundError) as e:
-        raise ConfigError(f"cannot make env {env_id!r}: {e}") from None
-    obs_space = env.single_observation_space if num_envs else env.observation_space
-    act_space = env.single_action_space if num_envs else env.action_space
-    if not (isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) == 1):
-        env.close()
-        raise ConfigError(f"{env_id}: observations must be a flat Box, got {obs_space}")
-    box = isinstance(act_space, gym.spaces.Box) and len(act_space.shape) == 1
-    if not (isinstance(act_space, gym.spaces.Discrete) or box):
-        env.close()
-        raise ConfigError(f"{env_id}: actions must be Discrete or a flat Box, got {act_space}")
-    return env, obs_space, act_space
-
-
-def to_env_action(actions, act_space):
-    """Gaussian samples are clipped to the bounds only here, on their way to the env."""
-    if isinstance(act_space, gym.spaces.Box):
-        return np.clip(actions, act_space.low, act_space.high)
-    return actions
-
-
-class CsvLog:
-    """A CSV file flushed row by row, so an interrupted run keeps its data."""
-
-    def __init__(self, path, columns):
-        self.file = open(path, "w", newline="")
-        self.writer = csv.writer(self.file)
-        self.writer.writerow(columns)
-
-    def write(self, row):
-        self.writer.writerow(row)
-        self.file.flush()
-
-
-def save_checkpoint(path, policy, value_net, obs_rms, cfg):
-    tmp = path + ".tmp"  # write, then rename: a crash never leaves a half-written model
-    torch.save({"algo": "npg_trpo", "config": dataclasses.asdict(cfg),
-                "policy": policy.state_dict(), "value": value_net.state_dict(),
-                "obs_rms": None if obs_rms is None else
-                {"mean": torch.as_tensor(obs_rms.mean), "var": torch.as_tensor(obs_rms.var)}},
-               tmp)
-    os.replace(tmp, path)
-
-
-# ---------------------------------------------------------------------------------------------
-# Training
-# ---------------------------------------------------------------------------------------------
+# --- Training ---
 
 def collect_rollout(envs, obs, policy, value_net, num_steps, act_space, obs_rms, device):
     """num_steps steps of every env from `obs`. Returns (batch: dict of [T, N, ...] tensors,
@@ -355,9 +253,7 @@ def collect_rollout(envs, obs, policy, value_net, num_steps, act_space, obs_rms,
     info["final_obs"], not the next episode's first observation that `obs` continues with."""
     norm = (lambda o: obs_rms.normalize(o)) if obs_rms is not None else (lambda o: o)
     as_t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32, device=device)  # noqa
-    keys = ("obs", "actions", "rewards", "next_obs", "terminated", "episode_end")
-    batch = {k: [] for k in keys}
-    raw_obs = []
+    steps = []
     for _ in range(num_steps):
         with torch.no_grad():
             actions = policy.act(as_t(norm(obs))).cpu().numpy()
@@ -366,20 +262,17 @@ def collect_rollout(envs, obs, policy, value_net, num_steps, act_space, obs_rms,
         true_next = next_obs.copy()  # s_{t+1}: the final observation where an episode ended
         for i in np.flatnonzero(info.get("_final_obs", np.zeros(len(obs), bool))):
             true_next[i] = info["final_obs"][i]
-        raw_obs.append(obs)
-        for k, v in zip(keys, (norm(obs), actions, rewards, norm(true_next), terminated,
-                               terminated | truncated)):
-            batch[k].append(v)
+        steps.append((obs, actions, rewards, true_next, terminated, terminated | truncated))
         obs = next_obs
-    batch = {k: as_t(np.stack(v)) for k, v in batch.items()}  # [T, N, ...]
-    batch["terminated"], batch["episode_end"] = (batch[k].bool() for k in ("terminated",
-                                                                           "episode_end"))
-    if policy.discrete:
-        batch["actions"] = batch["actions"].long()
+    raw_obs, actions, rewards, true_next, terminated, episode_end = map(np.stack, zip(*steps))
+    batch = {"obs": as_t(norm(raw_obs)), "next_obs": as_t(norm(true_next)),  # [T, N, ...]
+             "actions": as_t(actions).long() if policy.discrete else as_t(actions),
+             "rewards": as_t(rewards), "terminated": as_t(terminated).bool(),
+             "episode_end": as_t(episode_end).bool()}
     with torch.no_grad():
         batch["values"] = value_net(batch["obs"]).squeeze(-1)  # V(s_t), [T, N]
         batch["next_values"] = value_net(batch["next_obs"]).squeeze(-1)  # V(s_{t+1}), [T, N]
-    return batch, obs, np.stack(raw_obs)
+    return batch, obs, raw_obs
 
 
 def fit_value(value_net, value_opt, obs, returns, epochs, minibatch, generator):
@@ -394,125 +287,87 @@ def fit_value(value_net, value_opt, obs, returns, epochs, minibatch, generator):
     return loss.item()
 
 
+def log_episodes(log, rewards, ends, global_step, ep_return, ep_length):
+    """Finished episodes into progress.csv, in the order their steps happened ([T, N] arrays)."""
+    num_envs = rewards.shape[1]
+    for t in range(rewards.shape[0]):
+        ep_return += rewards[t]
+        ep_length += 1
+        for i in np.flatnonzero(ends[t]):
+            log.episode(global_step + t * num_envs + i + 1, ep_return[i], ep_length[i])
+            ep_return[i], ep_length[i] = 0.0, 0
+
+
+def learn(policy, value_net, value_opt, batch, cfg, generator):
+    """One policy update (NPG or TRPO) on the GAE advantages, then V(s) regression. Stats."""
+    advantages, returns = compute_gae(batch["rewards"], batch["values"], batch["next_values"],
+                                      batch["terminated"], batch["episode_end"], cfg.gamma,
+                                      cfg.gae_lambda)
+    flat = lambda x: x.reshape(-1, *x.shape[2:])  # noqa: E731  [T, N, ...] -> [T*N, ...]
+    advantages = flat(advantages)
+    advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    stats = trpo_step(policy, flat(batch["obs"]), flat(batch["actions"]), advantages,
+                      cfg.max_kl, cfg.damping, cfg.cg_iters, cfg.algo == "trpo", cfg.backtracks,
+                      cfg.backtrack_ratio)
+    stats["value_loss"] = fit_value(value_net, value_opt, flat(batch["obs"]), flat(returns),
+                                    cfg.value_epochs, cfg.value_minibatch_size, generator)
+    return stats
+
+
+STATS = ["improvement", "kl", "ls_steps", "accepted", "cg_residual", "expected_improvement",
+         "entropy", "value_loss"]  # the columns of updates.csv after update, global_step
+
+
 def train(cfg):
     """Train a policy with NPG or TRPO; return the result dict printed as the last stdout line."""
-    check_config(cfg)
-    device = resolve_device(cfg.device)
-    # Small MLPs on a CPU: one thread is as fast as two for these batch sizes and leaves a
-    # core to other runs (the same measurement as in reinforce.py).
-    torch.set_num_threads(1)
-    torch.manual_seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    envs, obs_space, act_space = make_env(cfg.env_id, cfg.num_envs)
+    device = setup(cfg)
+    envs, obs_space, act_space = make_env(cfg.env_id, cfg.num_envs, same_step=True)
     obs, _ = envs.reset(seed=cfg.seed)  # later autoresets continue these seeded generators
     envs.action_space.seed(cfg.seed)
-
-    run_dir = cfg.run_dir or os.path.join(
-        "runs", f"{cfg.algo}__{cfg.env_id.replace('/', '-')}__{cfg.seed}__{int(time.time())}")
-    os.makedirs(run_dir, exist_ok=True)
-    with open(os.path.join(run_dir, "config.json"), "w") as f:
-        json.dump(dataclasses.asdict(cfg), f, indent=2)
-    progress = CsvLog(os.path.join(run_dir, "progress.csv"),
-                      ["global_step", "episode_return", "episode_length", "wall_time_s"])
-    stat_names = ["improvement", "kl", "ls_steps", "accepted", "cg_residual",
-                  "expected_improvement", "entropy", "value_loss"]
-    updates = CsvLog(os.path.join(run_dir, "updates.csv"), ["update", "global_step"] + stat_names)
-    writer = None
-    if cfg.tensorboard:
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            raise ConfigError("--tensorboard needs the tensorboard package: "
-                              "pip install tensorboard") from None
-        writer = SummaryWriter(run_dir)
-
     obs_dim = obs_space.shape[0]
     policy = Policy(obs_dim, act_space, cfg.hidden_size, cfg.init_log_std).to(device)
     value_net = mlp(obs_dim, 1, cfg.hidden_size).to(device)
     value_opt = torch.optim.Adam(value_net.parameters(), lr=cfg.value_learning_rate)
-    obs_rms = RunningMeanStd(obs_dim) if cfg.normalize_obs else None
+    obs_rms = RunningMeanStd(obs_dim) if cfg.norm_obs else None
     if obs_rms is not None:
         obs_rms.update(obs)
     generator = torch.Generator().manual_seed(cfg.seed)  # the value regression's minibatches
-
-    global_step, update, recent = 0, 0, []
+    log = RunLog(cfg, ["update", "global_step"] + STATS)
+    global_step, updates = 0, 0
     ep_return, ep_length = np.zeros(cfg.num_envs), np.zeros(cfg.num_envs, dtype=int)
-    start = last_print = time.time()
-    model_path = os.path.join(run_dir, "model.pt")
     try:
         while global_step < cfg.total_timesteps:
             num_steps = min(cfg.num_steps, -(-(cfg.total_timesteps - global_step) // cfg.num_envs))
             batch, obs, raw_obs = collect_rollout(envs, obs, policy, value_net, num_steps,
                                                   act_space, obs_rms, device)
-            rewards, ends = batch["rewards"].cpu().numpy(), batch["episode_end"].cpu().numpy()
-            for t in range(num_steps):  # episode bookkeeping, in the order the steps happened
-                ep_return += rewards[t]
-                ep_length += 1
-                for i in np.flatnonzero(ends[t]):
-                    recent = (recent + [ep_return[i]])[-20:]
-                    progress.write([global_step + t * cfg.num_envs + i + 1, ep_return[i],
-                                    ep_length[i], round(time.time() - start, 3)])
-                    if writer:
-                        writer.add_scalar("charts/episode_return", ep_return[i], global_step)
-                    ep_return[i], ep_length[i] = 0.0, 0
+            log_episodes(log, batch["rewards"].cpu().numpy(), batch["episode_end"].cpu().numpy(),
+                         global_step, ep_return, ep_length)
             global_step += num_steps * cfg.num_envs
             if obs_rms is not None:  # new statistics apply from the next rollout on
                 obs_rms.update(raw_obs.reshape(-1, obs_dim))
-
-            advantages, returns = compute_gae(batch["rewards"], batch["values"],
-                                              batch["next_values"], batch["terminated"],
-                                              batch["episode_end"], cfg.gamma, cfg.gae_lambda)
-            flat = lambda x: x.reshape(-1, *x.shape[2:])  # noqa: E731  [T, N, ...] -> [T*N, ...]
-            advantages = flat(advantages)
-            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-            stats = trpo_step(policy, flat(batch["obs"]), flat(batch["actions"]), advantages,
-                              cfg.max_kl, cfg.damping, cfg.cg_iters, cfg.algo == "trpo",
-                              cfg.backtracks, cfg.backtrack_ratio)
-            stats["value_loss"] = fit_value(value_net, value_opt, flat(batch["obs"]),
-                                            flat(returns), cfg.value_epochs,
-                                            cfg.value_minibatch, generator)
-            update += 1
-            updates.write([update, global_step] + [f"{stats[k]:.6g}" for k in stat_names])
-            if writer:
-                for k in stat_names:
-                    writer.add_scalar(f"update/{k}", stats[k], global_step)
-            now = time.time()
-            if not cfg.quiet and (now - last_print >= 2.0 or global_step >= cfg.total_timesteps):
-                last_print = now
-                sps = global_step / (now - start)
-                eta = (cfg.total_timesteps - global_step) / max(sps, 1e-9)
-                mean_return = f"{np.mean(recent):.1f}" if recent else "n/a"
-                print(f"step {global_step}/{cfg.total_timesteps} | return {mean_return}"
-                      f" (last {len(recent)}) | kl {stats['kl']:.4f} | {sps:.0f} steps/s | "
-                      f"{eta:.0f} s left", file=sys.stderr, flush=True)
-    finally:  # on Ctrl-C or an error too: keep what was learned
-        save_checkpoint(model_path, policy, value_net, obs_rms, cfg)
+            stats = learn(policy, value_net, value_opt, batch, cfg, generator)
+            updates += 1
+            log.update(global_step, update=updates, global_step=global_step,
+                       **{k: f"{stats[k]:.6g}" for k in STATS})
+            log.show(global_step, last=global_step >= cfg.total_timesteps)
+    finally:  # on Ctrl-C, SIGTERM or an error too: keep what was learned
+        log.close(policy=policy.state_dict(), value=value_net.state_dict(),
+                  obs_rms=None if obs_rms is None else {
+                      "mean": torch.as_tensor(obs_rms.mean), "var": torch.as_tensor(obs_rms.var)})
         envs.close()
-        for log in (progress, updates):
-            log.file.close()
-        if writer:
-            writer.close()
-    train_time = time.time() - start
-
-    returns = evaluate(policy, cfg.env_id, cfg.eval_episodes, cfg.seed, device, obs_rms)
-    return result_dict(cfg, returns, run_dir, global_step=global_step,
-                       train_time_s=round(train_time, 3), sps=round(global_step / train_time, 1))
+    train_time = time.time() - log.start
+    returns = evaluate((policy, obs_rms), cfg, device)
+    return result(cfg, returns, log.dir, global_step=global_step, variant=cfg.algo,
+                  train_time_s=round(train_time, 3), sps=round(global_step / train_time, 1))
 
 
-def result_dict(cfg, returns, run_dir, **extra):
-    return {"algo": cfg.algo, "env_id": cfg.env_id, "seed": cfg.seed,
-            "total_timesteps": cfg.total_timesteps,
-            "eval_return_mean": float(np.mean(returns)) if len(returns) else None,
-            "eval_return_std": float(np.std(returns)) if len(returns) else None,
-            "run_dir": run_dir, **extra}
-
-
-def evaluate(policy, env_id, episodes, seed, device, obs_rms=None):
-    """Returns of `episodes` deterministic episodes (argmax or mean action), seeded from `seed`."""
-    env, _, act_space = make_env(env_id)
+def evaluate(agent, cfg, device):
+    """Returns of cfg.eval_episodes greedy episodes of agent = (policy, obs_rms or None)."""
+    policy, obs_rms = agent
+    env, _, act_space = make_env(cfg.env_id)
     returns = []
-    for i in range(episodes):
-        obs, _ = env.reset(seed=seed + 10_000 + i)  # fixed seeds: --eval-only reproduces these
+    for i in range(cfg.eval_episodes):
+        obs, _ = env.reset(seed=cfg.seed + 10_000 + i)  # fixed seeds: --eval-only reproduces these
         done, total = False, 0.0
         while not done:
             if obs_rms is not None:
@@ -528,86 +383,196 @@ def evaluate(policy, env_id, episodes, seed, device, obs_rms=None):
     return np.array(returns)
 
 
-def evaluate_checkpoint(given):
-    """--eval-only: rebuild the policy (and observation statistics) from a checkpoint."""
+def load_agent(cfg, ckpt, obs_space, act_space, device):
+    """--eval-only: (policy, obs_rms) as train saved them; a mismatch raises an error."""
+    policy = Policy(obs_space.shape[0], act_space, cfg.hidden_size, cfg.init_log_std)
+    policy.load_state_dict(ckpt["policy"])
+    obs_rms = None
+    if ckpt["obs_rms"] is not None:
+        obs_rms = RunningMeanStd(obs_space.shape[0])
+        obs_rms.mean, obs_rms.var = (ckpt["obs_rms"][k].numpy() for k in ("mean", "var"))
+        if obs_rms.mean.shape != obs_space.shape:
+            raise ValueError("observation statistics of another shape")
+    return cfg, (policy.to(device), obs_rms)
+
+
+# === The same in every file below this line (but NAME): flags, envs, logs, checkpoints, main ===
+# It calls, from above: Config, CHOICES, LIMITS, check_config, train, evaluate, load_agent.
+import argparse, csv, dataclasses, inspect, json, os, re, signal, sys, time  # noqa: E401,E402
+NAME = "npg_trpo"
+
+
+class ConfigError(Exception):
+    """Bad input from the user: reported in one line, exit status 2."""
+
+
+def check(cfg):  # cfg against LIMITS (rules on x such as "0 < x <= 1"), CHOICES, check_config
+    rules = {"seed": "0 <= x < 2**32", **LIMITS, **{k: f"x in {c}" for k, c in CHOICES.items()}}
+    for name, rule in rules.items():  # the seed's range is numpy's; None: a default still to
+        value = getattr(cfg, name)  # be resolved (dqn_ddpg.py)
+        if value is not None and not eval(rule, {"x": value}):  # the rules are this file's text
+            raise ConfigError(f"--{name.replace('_', '-')} must satisfy {rule}, got {value!r}")
+    check_config(cfg)
+    return cfg
+
+
+def setup(cfg):  # check cfg, seed torch and numpy; returns the device to train on
+    check(cfg)
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", cfg.device):
+        raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, not {cfg.device!r}")
+    auto = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(auto if cfg.device == "auto" else cfg.device)
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ConfigError(f"--device {cfg.device}: {torch.cuda.device_count()} CUDA devices here")
+    # Small networks on a CPU: one thread trains as fast as two at half the CPU time (measured
+    # on a 2-core machine), and leaves the other core to the envs and to other runs.
+    torch.set_num_threads(1)
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    return device
+
+
+def make_env(env_id, num_envs=None, same_step=False, async_envs=False):
+    """One env, or num_envs in a vector env (autoreset: NEXT_STEP, or SAME_STEP with same_step)."""
+    mode = gym.vector.AutoresetMode.SAME_STEP if same_step else gym.vector.AutoresetMode.NEXT_STEP
+    try:
+        env = gym.make(env_id) if num_envs is None else gym.make_vec(
+            env_id, num_envs=num_envs, vectorization_mode="async" if async_envs else "sync",
+            vector_kwargs={"autoreset_mode": mode})
+    except (gym.error.Error, ImportError) as e:
+        raise ConfigError(f"cannot make env {env_id!r}: {e}") from None
+    obs_space = env.single_observation_space if num_envs else env.observation_space
+    act_space = env.single_action_space if num_envs else env.action_space
+    flat = [isinstance(s, gym.spaces.Box) and len(s.shape) == 1 for s in (obs_space, act_space)]
+    if not flat[0] or not (flat[1] or isinstance(act_space, gym.spaces.Discrete)):
+        env.close()
+        raise ConfigError(f"{env_id}: needs flat Box observations and Discrete or flat Box "
+                          f"actions, got {obs_space} and {act_space}")
+    return env, obs_space, act_space
+
+
+def to_env_action(actions, act_space):  # Gaussian samples are clipped only on their way out
+    return np.clip(actions, act_space.low, act_space.high) if isinstance(
+        act_space, gym.spaces.Box) else actions
+
+
+class RunLog:
+    """The run dir (config.json, progress.csv, updates.csv, TensorBoard, model.pt); stderr."""
+
+    def __init__(self, cfg, columns=None):
+        self.cfg, self.columns, self.start, self.last_print, self.recent = \
+            cfg, columns, time.time(), 0.0, []
+        self.dir = cfg.run_dir or os.path.join(
+            "runs", f"{NAME}__{cfg.env_id.replace('/', '-')}__{cfg.seed}__{int(self.start)}")
+        try:
+            os.makedirs(self.dir, exist_ok=True)
+            with open(os.path.join(self.dir, "config.json"), "w") as f:
+                json.dump(dataclasses.asdict(cfg), f, indent=2)
+            self.files = [open(os.path.join(self.dir, name), "w", newline="", buffering=1)
+                          for name in ["progress.csv"] + (["updates.csv"] if columns else [])]
+        except OSError as e:  # (line-buffered files: each CSV row is on disk once written)
+            raise ConfigError(f"--run-dir {self.dir}: {e.strerror or e}") from None
+        self.csv = [csv.writer(f) for f in self.files]
+        headers = (["global_step", "episode_return", "episode_length", "wall_time_s"], columns)
+        for writer, header in zip(self.csv, headers):
+            writer.writerow(header)
+        self.writer = None
+        if cfg.tensorboard:  # without the tensorboard package: an ImportError, one line in main
+            from torch.utils.tensorboard import SummaryWriter
+            self.writer = SummaryWriter(self.dir)
+
+    def episode(self, step, episode_return, length):
+        self.recent = (self.recent + [float(episode_return)])[-20:]
+        self.csv[0].writerow([step, episode_return, length, round(time.time() - self.start, 3)])
+        if self.writer:
+            self.writer.add_scalar("charts/episode_return", float(episode_return), step)
+
+    def update(self, step, **values):  # a row of updates.csv: values by column, as given
+        self.csv[1].writerow([values.get(c, "") for c in self.columns])
+        for k, v in values.items() if self.writer else ():
+            self.writer.add_scalar(f"update/{k}", float(v), step)
+
+    def show(self, step, last=False):  # the progress line, every 2 s and at the end (last)
+        now, total = time.time(), self.cfg.total_timesteps
+        if self.cfg.quiet or (now - self.last_print < 2.0 and not last):
+            return
+        self.last_print, sps = now, step / max(now - self.start, 1e-9)
+        mean = (f"return {np.mean(self.recent):.1f} (mean of the last {len(self.recent)} "
+                "episodes)" if self.recent else "no episode finished yet")
+        left = "done" if step >= total else f"{(total - step) / sps:.0f} s left" if sps else ""
+        at = f"{step}/{total}" if step <= total else f"{step} (budget {total}; whole episodes)"
+        print(f"step {at} | {mean} | {sps:.0f} steps/s | {left}", file=sys.stderr, flush=True)
+
+    def close(self, **checkpoint):  # model.pt: the config and the given state; close the logs
+        if checkpoint:  # written to a temporary name, then renamed: never half a file
+            path = os.path.join(self.dir, "model.pt")
+            torch.save({"algo": NAME, "config": dataclasses.asdict(self.cfg), **checkpoint},
+                       path + ".tmp")
+            os.replace(path + ".tmp", path)
+        for f in self.files + ([self.writer] if self.writer else []):
+            f.close()
+
+
+def result(cfg, returns, run_dir, **extra):  # what train() returns and main() prints last
+    mean, std = (float(np.mean(returns)), float(np.std(returns))) if len(returns) else (None,) * 2
+    return {"algo": NAME, "env_id": cfg.env_id, "seed": cfg.seed, "total_timesteps":
+            cfg.total_timesteps, "eval_return_mean": mean, "eval_return_std": std,
+            "train_time_s": None, "sps": None, "run_dir": run_dir, **extra}
+
+
+def evaluate_checkpoint(given):  # --eval-only: rebuild the agent, evaluate it as at the end
     path = given.get("checkpoint", "")
-    if not path:
-        raise ConfigError("--eval-only needs --checkpoint PATH")
     if not os.path.isfile(path):
-        raise ConfigError(f"checkpoint not found: {path}")
+        raise ConfigError(f"no checkpoint at {path!r}" if path else
+                          "--eval-only needs --checkpoint")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # not a file that torch.save wrote
+        raise ConfigError(f"{path} is not a checkpoint ({type(e).__name__})") from None
+    writer = f"{ckpt.get('algo')}.py" if isinstance(ckpt, dict) else "another program"
+    if writer != f"{NAME}.py":
+        raise ConfigError(f"{path} was written by {writer}, not {NAME}.py")
+    try:
         cfg = dataclasses.replace(Config(**ckpt["config"]), **given)
-    except Exception as e:  # unreadable, or written by another program or version
-        raise ConfigError(f"{path} is not an npg_trpo.py checkpoint ({type(e).__name__})") from None
-    if ckpt.get("algo") != "npg_trpo":
-        raise ConfigError(f"{path} was written by {ckpt.get('algo')!r}, not npg_trpo.py")
-    check_config(cfg)
-    device = resolve_device(cfg.device)
-    torch.set_num_threads(1)
+    except (KeyError, TypeError):
+        raise ConfigError(f"{path} was written by another version of {NAME}.py") from None
+    device = setup(cfg)
     env, obs_space, act_space = make_env(cfg.env_id)
     env.close()
-    policy = Policy(obs_space.shape[0], act_space, cfg.hidden_size, cfg.init_log_std)
-    obs_rms = None
     try:
-        policy.load_state_dict(ckpt["policy"])
-        if ckpt["obs_rms"] is not None:
-            obs_rms = RunningMeanStd(obs_space.shape[0])
-            obs_rms.mean, obs_rms.var = (ckpt["obs_rms"][k].numpy() for k in ("mean", "var"))
-            if obs_rms.mean.shape != obs_space.shape:
-                raise RuntimeError
-    except (RuntimeError, KeyError):
-        raise ConfigError(f"{path} does not match {cfg.env_id}'s observation or action "
-                          "space") from None
-    returns = evaluate(policy.to(device), cfg.env_id, cfg.eval_episodes, cfg.seed, device,
-                       obs_rms)
-    return result_dict(cfg, returns, os.path.dirname(path), train_time_s=None, sps=None,
-                       eval_only=True)
+        cfg, agent = load_agent(cfg, ckpt, obs_space, act_space, device)
+    except (RuntimeError, ValueError, KeyError):
+        raise ConfigError(f"{path} does not match {cfg.env_id}'s spaces") from None
+    return result(cfg, evaluate(agent, cfg, device), os.path.dirname(path), eval_only=True)
 
 
-# ---------------------------------------------------------------------------------------------
-# Command line: one flag per Config field, so the two cannot drift apart
-# ---------------------------------------------------------------------------------------------
-
-class ArgumentParser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit status 2 (argparse adds a usage block)
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def parse_args(argv=None):
-    """The flags that were given, as {field: value}; the rest keep Config's defaults."""
-    comments = {}  # the one-line comment beside each field becomes its --help text
-    try:
-        for line in inspect.getsource(Config).splitlines():
-            name, _, comment = line.partition("#")
-            if ":" in name and comment:
-                comments[name.split(":")[0].strip()] = comment.strip()
-    except OSError:
-        pass
-    parser = ArgumentParser(prog="npg_trpo.py", argument_default=argparse.SUPPRESS,
-                            description=__doc__.split("\n")[0])
+def parse_args(argv=None):  # {field: value} of the flags given; a field's comment is its help
+    lines = [line.partition("#") for line in inspect.getsource(Config).splitlines()]
+    comments = {name.split(":")[0].strip(): text.strip() for name, _, text in lines if text}
+    parser = argparse.ArgumentParser(prog=f"{NAME}.py", argument_default=argparse.SUPPRESS,
+                                     description=__doc__.split("\n")[0])
+    parser.error = lambda message: parser.exit(2, f"{NAME}.py: error: {message}\n")  # one line
     for f in dataclasses.fields(Config):
-        flag, text = "--" + f.name.replace("_", "-"), f"{comments.get(f.name, '')} [{f.default}]"
-        if f.type is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, help=text)
-        else:
-            parser.add_argument(flag, type=f.type, choices=CHOICES.get(f.name), help=text)
+        text = comments.get(f.name, "") + ("" if f.default is None else f" [{f.default}]")
+        kind = {"action": argparse.BooleanOptionalAction} if f.type is bool else {
+            "type": f.type, "choices": CHOICES.get(f.name)}
+        parser.add_argument("--" + f.name.replace("_", "-"), help=text, **kind)
     return vars(parser.parse_args(argv))
 
 
 def main(argv=None):
     given = parse_args(argv)
-    try:
-        result = evaluate_checkpoint(given) if given.get("eval_only") else train(Config(**given))
-    except ConfigError as e:
-        print(f"npg_trpo.py: error: {e}", file=sys.stderr)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a plain kill acts as Ctrl-C:
+    try:  # a KeyboardInterrupt, so that train's `finally` saves the model
+        out = evaluate_checkpoint(given) if given.get("eval_only") else train(Config(**given))
+    except (ConfigError, ImportError) as e:  # ImportError: an optional package is missing
+        print(f"{NAME}.py: error: {e}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
-        print("npg_trpo.py: interrupted; the model and logs written so far are kept",
-              file=sys.stderr)
+        print(f"{NAME}.py: interrupted; the model and the logs so far are kept", file=sys.stderr)
         sys.exit(130)
-    print(json.dumps(result))
-    return result
+    print(json.dumps(out))
+    return out
 
 
 if __name__ == "__main__":
