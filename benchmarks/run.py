@@ -50,10 +50,23 @@ def file_sha256(algo):
     return hashlib.sha256(open(path, "rb").read()).hexdigest()[:16] if os.path.isfile(path) else None
 
 
-def changed_since(recorded_sha, algo):
-    """' (file changed since)' when the algorithm file no longer has the hash a result recorded:
-    the mark a table puts beside a result of an older version of the file."""
-    return " (file changed since)" if recorded_sha != file_sha256(algo) else ""
+def vouched_hashes(recorded_sha, checks=()):
+    """The file hashes a result stands for: the one it ran at, and each hash that a behaviour
+    check (benchmarks/same_behaviour.py, its `behaviour_checks`) found to behave the same seed
+    for seed as one already in the set, followed check by check from the recorded one."""
+    hashes, grown = {recorded_sha}, True
+    while grown:
+        new = {c["sha256"] for c in checks if c["base_sha256"] in hashes} - hashes
+        hashes, grown = hashes | new, bool(new)
+    return hashes
+
+
+def changed_since(recorded_sha, algo, checks=()):
+    """' (file changed since)' when the algorithm file's hash is neither the one a result
+    recorded nor one its behaviour checks lead to: the mark a table puts beside a result of an
+    older version of the file."""
+    current = file_sha256(algo) in vouched_hashes(recorded_sha, checks)
+    return "" if current else " (file changed since)"
 
 
 def machine():
@@ -256,7 +269,8 @@ def table(patterns=()):
         t = "-" if s["mean_train_time_s"] is None else f"{s['mean_train_time_s']:.0f}"
         sps = "-" if s["mean_sps"] is None else f"{s['mean_sps']:,.0f}"
         recorded = s.get("algo_sha256")  # a result of an older version of the file is marked
-        stale = changed_since(recorded, s["algo"]) if recorded else ""
+        stale = (changed_since(recorded, s["algo"], s.get("behaviour_checks", ()))
+                 if recorded else "")
         lines.append(f"| {s['name']} | {s['env_id']} | {s['seeds']} | {ev} | {tgt} "
                      f"| {med} | {sec} | {t} | {sps} | {source_commit(s)}{stale} | {run_on(s)} |")
     return lines
@@ -291,7 +305,7 @@ def compare_table():
         to_target = lambda w: ("-" if s[w]["median_steps_to_target"] is None else
                                f"{s[w]['median_steps_to_target']:,.0f} "
                                f"({s[w]['seeds_with_training_return_at_target']})")
-        stale = changed_since(s["algo_sha256"], s["algo"])
+        stale = changed_since(s["algo_sha256"], s["algo"], s.get("behaviour_checks", ()))
         sb3 = f"{s['sb3_algo']} ({s['sb3_version']})" + ("*" if s["note"] else "")
         lines.append(f"| {name} | {s['ours_command']} | {sb3} | {s['env_id']} "
                      f"| {s['total_timesteps']:,} | {s['seeds']} | {ev('ours')} | {ev('sb3')} "
@@ -316,7 +330,8 @@ def floor_table():
              "| floor s | ours s | sb3 s | floor / sb3 | ours / sb3 | eval return: ours / sb3 "
              "| commit | run on |", "|" + "---|" * 14]
     for name, r in s["pairs"].items():
-        stale = changed_since(r["ours_sha256"], r["ours_command"].split()[0][:-3])
+        stale = changed_since(r["ours_sha256"], r["ours_command"].split()[0][:-3],
+                              r.get("behaviour_checks", ()))
         lines.append(f"| {name} | {r['ours_command']} | {r['gradient_steps']:,} "
                      f"| {r['grad_s'] * 1e3:.2f} | {r['env_steps']:,} | {r['env_s'] * 1e3:.3f} "
                      f"| {r['floor_s']:.1f} | {r['ours_s']:.1f} | {r['sb3_s']:.1f} "
