@@ -500,7 +500,7 @@ class RunLog:
         mean = (f"return {np.mean(self.recent):.1f} (mean of the last {len(self.recent)} "
                 "episodes)" if self.recent else "no episode finished yet")
         left = "done" if step >= total else f"{(total - step) / sps:.0f} s left" if sps else ""
-        at = f"{step}/{total}" if step <= total else f"{step} (budget {total}; whole episodes)"
+        at = f"{step}/{total}" if step <= total else f"{step} (budget {total}; whole batches)"
         print(f"step {at} | {mean} | {sps:.0f} steps/s | {left}", file=sys.stderr, flush=True)
 
     def close(self, **checkpoint):  # model.pt: the config and the given state; close the logs
