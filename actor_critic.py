@@ -32,24 +32,18 @@ Usage:
     python actor_critic.py --env-id Pendulum-v1 --shared-trunk --total-timesteps 200000
     python actor_critic.py --eval-only --checkpoint runs/<run>/model.pt --eval-episodes 20
 """
-import argparse
-import csv
-import dataclasses
-import inspect
-import json
-import math
-import os
-import sys
-import time
 from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
 import torch
 import torch.nn as nn
-from gymnasium.vector import AutoresetMode
 
 CHOICES = {"mode": ("batch", "online")}
+LIMITS = {"total_timesteps": "x > 0", "num_envs": "x > 0", "n_steps": "x > 0",
+          "learning_rate": "x > 0", "max_grad_norm": "x > 0", "hidden_size": "x > 0",
+          "gamma": "0 < x <= 1", "vf_coef": "x >= 0", "ent_coef": "x >= 0",
+          "eval_episodes": "x >= 0", "init_log_std": "abs(x) < float('inf')"}
 
 
 @dataclass
@@ -198,97 +192,6 @@ def actor_critic_losses(agent, obs, actions, rewards, next_obs, terminated, epis
 
 
 # ---------------------------------------------------------------------------------------------
-# Environment, checks and logging
-# ---------------------------------------------------------------------------------------------
-
-class ConfigError(Exception):
-    """Bad input from the user: reported in one line, exit status 2."""
-
-
-def check_config(cfg):
-    if not 0 <= cfg.seed < 2**32:  # numpy's seed range
-        raise ConfigError(f"--seed must be in [0, 2**32), got {cfg.seed}")
-    for name, choices in CHOICES.items():
-        if getattr(cfg, name) not in choices:
-            raise ConfigError(f"--{name.replace('_', '-')} must be one of {', '.join(choices)}")
-    positive = ("total_timesteps", "num_envs", "n_steps", "learning_rate", "max_grad_norm",
-                "hidden_size")
-    for name in positive:
-        if not getattr(cfg, name) > 0:
-            raise ConfigError(f"--{name.replace('_', '-')} must be > 0, got {getattr(cfg, name)}")
-    if not 0.0 < cfg.gamma <= 1.0:
-        raise ConfigError(f"--gamma must be in (0, 1], got {cfg.gamma}")
-    for name in ("vf_coef", "ent_coef", "eval_episodes"):
-        if not getattr(cfg, name) >= 0:
-            raise ConfigError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")
-    if not math.isfinite(cfg.init_log_std):
-        raise ConfigError(f"--init-log-std must be finite, got {cfg.init_log_std}")
-
-
-def resolve_device(name):
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, not {name!r}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"--device {name}: CUDA is not available on this machine")
-    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise ConfigError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s)")
-    if device.type not in ("cpu", "cuda"):
-        raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, not {name!r}")
-    return device
-
-
-def make_env(env_id, num_envs=None):
-    """One env (num_envs None) or a synchronous SAME_STEP vector env; bad spaces are errors."""
-    try:
-        env = gym.make(env_id) if num_envs is None else gym.make_vec(
-            env_id, num_envs=num_envs, vectorization_mode="sync",
-            vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP})
-    except (gym.error.Error, ImportError, ModuleNotFoundError) as e:
-        raise ConfigError(f"cannot make env {env_id!r}: {e}") from None
-    obs_space = env.single_observation_space if num_envs else env.observation_space
-    act_space = env.single_action_space if num_envs else env.action_space
-    if not (isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) == 1):
-        env.close()
-        raise ConfigError(f"{env_id}: observations must be a flat Box, got {obs_space}")
-    box = isinstance(act_space, gym.spaces.Box) and len(act_space.shape) == 1
-    if not (isinstance(act_space, gym.spaces.Discrete) or box):
-        env.close()
-        raise ConfigError(f"{env_id}: actions must be Discrete or a flat Box, got {act_space}")
-    return env, obs_space, act_space
-
-
-def to_env_action(actions, act_space):
-    """Gaussian samples are clipped to the bounds only here, on their way to the env."""
-    if isinstance(act_space, gym.spaces.Box):
-        return np.clip(actions, act_space.low, act_space.high)
-    return actions
-
-
-class CsvLog:
-    """A CSV file flushed row by row, so an interrupted run keeps its data."""
-
-    def __init__(self, path, columns):
-        self.file = open(path, "w", newline="")
-        self.writer = csv.writer(self.file)
-        self.writer.writerow(columns)
-
-    def write(self, row):
-        self.writer.writerow(row)
-        self.file.flush()
-
-
-def save_checkpoint(path, agent, cfg):
-    tmp = path + ".tmp"  # write, then rename: a crash never leaves a half-written model
-    torch.save({"algo": "actor_critic", "config": dataclasses.asdict(cfg),
-                "agent": agent.state_dict()}, tmp)
-    os.replace(tmp, path)
-
-
-# ---------------------------------------------------------------------------------------------
 # Training
 # ---------------------------------------------------------------------------------------------
 
@@ -359,112 +262,59 @@ def batch_update(agent, opt, batch, cfg):
             "entropy": entropy.item(), "grad_norm": grad_norm}
 
 
+STATS = ("policy_loss", "value_loss", "entropy", "grad_norm")
+
+
 def train(cfg):
     """Train an actor-critic; return the result dict printed as the last stdout line."""
-    check_config(cfg)
-    device = resolve_device(cfg.device)
-    # Small MLPs on a CPU: batches of 40 transitions are too small for intra-op threads to pay
-    # off, and one thread leaves the other cores to other runs.
-    torch.set_num_threads(1)
-    torch.manual_seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    run_dir = cfg.run_dir or os.path.join(
-        "runs", f"actor_critic__{cfg.env_id.replace('/', '-')}__{cfg.seed}__{int(time.time())}")
-    try:
-        os.makedirs(run_dir, exist_ok=True)
-    except OSError as e:
-        raise ConfigError(f"cannot create --run-dir {run_dir}: {e.strerror}") from None
+    device = setup(cfg)
+    log = RunLog(cfg, ["updates", "global_step", *STATS])
     online = cfg.mode == "online"  # online: a [T, N] = [1, 1] rollout per update
     n_envs, n_steps = (1, 1) if online else (cfg.num_envs, cfg.n_steps)
-    envs, obs_space, act_space = make_env(cfg.env_id, n_envs)
+    envs, obs_space, act_space = make_env(cfg.env_id, n_envs, same_step=True)
     obs, _ = envs.reset(seed=cfg.seed)  # later resets continue these seeded generators
     envs.action_space.seed(cfg.seed)
-
-    with open(os.path.join(run_dir, "config.json"), "w") as f:
-        json.dump(dataclasses.asdict(cfg), f, indent=2)
-    progress = CsvLog(os.path.join(run_dir, "progress.csv"),
-                      ["global_step", "episode_return", "episode_length", "wall_time_s"])
-    stat_names = ["policy_loss", "value_loss", "entropy", "grad_norm"]
-    # one row per 1000 env steps, averaged over its updates (online mode updates every step)
-    updates = CsvLog(os.path.join(run_dir, "updates.csv"), ["updates", "global_step"] + stat_names)
-    writer = None
-    if cfg.tensorboard:
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            raise ConfigError("--tensorboard needs the tensorboard package: "
-                              "pip install tensorboard") from None
-        writer = SummaryWriter(run_dir)
-
     agent = ActorCritic(obs_space.shape[0], act_space, cfg.hidden_size, cfg.shared_trunk,
                         cfg.init_log_std).to(device)
     opt = torch.optim.Adam(agent.parameters(), lr=cfg.learning_rate, eps=1e-5)
     ep_return, ep_length = np.zeros(n_envs), np.zeros(n_envs, dtype=int)
-    global_step, update, recent, stat_sums, last_row = 0, 0, [], [], 0
-    start = last_print = time.time()
+    global_step, update, stats, last_row = 0, 0, [], 0
     try:
         while global_step < cfg.total_timesteps:
             batch, obs = collect_rollout(envs, act_space, agent, obs, n_steps, device)
-            stats = (online_update if online else batch_update)(agent, opt, batch, cfg)
+            values = (online_update if online else batch_update)(agent, opt, batch, cfg)
             update += 1
-            stat_sums.append([stats[k] for k in stat_names])
+            stats.append([values[k] for k in STATS])
             rewards, ends = batch["rewards"].cpu().numpy(), batch["episode_end"].cpu().numpy()
             for t in range(rewards.shape[0]):
                 global_step += n_envs
                 ep_return += rewards[t]
                 ep_length += 1
                 for i in np.flatnonzero(ends[t]):
-                    recent = (recent + [ep_return[i]])[-20:]
-                    progress.write([global_step, float(ep_return[i]), int(ep_length[i]),
-                                    round(time.time() - start, 3)])
-                    if writer:
-                        writer.add_scalar("charts/episode_return", ep_return[i], global_step)
+                    log.episode(global_step, float(ep_return[i]), int(ep_length[i]))
                     ep_return[i], ep_length[i] = 0.0, 0
-            if global_step - last_row >= 1000 or global_step >= cfg.total_timesteps:
-                means = np.mean(stat_sums, 0)
-                updates.write([update, global_step] + [f"{m:.6g}" for m in means])
-                if writer:
-                    for k, m in zip(stat_names, means):
-                        writer.add_scalar(f"losses/{k}", m, global_step)
-                stat_sums, last_row = [], global_step
-            now = time.time()
-            if not cfg.quiet and (now - last_print >= 2.0 or global_step >= cfg.total_timesteps):
-                last_print = now
-                sps = global_step / (now - start)
-                eta = (cfg.total_timesteps - global_step) / max(sps, 1e-9)
-                mean_return = f"{np.mean(recent):.1f}" if recent else "-"
-                print(f"step {global_step}/{cfg.total_timesteps} | return {mean_return}"
-                      f" (last {len(recent)}) | {sps:.0f} steps/s | {eta:.0f} s left",
-                      file=sys.stderr, flush=True)
+            done = global_step >= cfg.total_timesteps
+            # one row per 1000 env steps, averaged over its updates (online mode updates every step)
+            if global_step - last_row >= 1000 or done:
+                log.update(global_step, updates=update, global_step=global_step,
+                           **{k: f"{m:.6g}" for k, m in zip(STATS, np.mean(stats, 0))})
+                stats, last_row = [], global_step
+            log.show(global_step, last=done)
     finally:  # on Ctrl-C or an error too: keep what was learned
-        save_checkpoint(os.path.join(run_dir, "model.pt"), agent, cfg)
+        log.close(agent=agent.state_dict())
         envs.close()
-        for log in (progress, updates):
-            log.file.close()
-        if writer:
-            writer.close()
-    train_time = time.time() - start
-
-    returns = evaluate(agent, cfg.env_id, cfg.eval_episodes, cfg.seed, device)
-    return result_dict(cfg, returns, run_dir, global_step=global_step,
-                       train_time_s=round(train_time, 3), sps=round(global_step / train_time, 1))
+    train_time = time.time() - log.start
+    return result(cfg, evaluate(agent, cfg, device), log.dir, mode=cfg.mode,
+                  shared_trunk=cfg.shared_trunk, global_step=global_step,
+                  train_time_s=round(train_time, 3), sps=round(global_step / train_time, 1))
 
 
-def result_dict(cfg, returns, run_dir, **extra):
-    return {"algo": "actor_critic", "env_id": cfg.env_id, "seed": cfg.seed,
-            "total_timesteps": cfg.total_timesteps, "mode": cfg.mode,
-            "shared_trunk": cfg.shared_trunk,
-            "eval_return_mean": float(np.mean(returns)) if len(returns) else None,
-            "eval_return_std": float(np.std(returns)) if len(returns) else None,
-            "train_time_s": None, "sps": None, "run_dir": run_dir, **extra}
-
-
-def evaluate(agent, env_id, episodes, seed, device):
-    """Returns of `episodes` deterministic episodes (argmax or mean action), seeded from `seed`."""
-    env, _, act_space = make_env(env_id)
+def evaluate(agent, cfg, device):
+    """Returns of cfg.eval_episodes deterministic episodes (argmax or mean action)."""
+    env, _, act_space = make_env(cfg.env_id)
     returns = []
-    for i in range(episodes):
-        obs, _ = env.reset(seed=seed + 10_000 + i)  # fixed seeds: --eval-only reproduces these
+    for i in range(cfg.eval_episodes):
+        obs, _ = env.reset(seed=cfg.seed + 10_000 + i)  # fixed seeds: --eval-only reproduces these
         done, total = False, 0.0
         while not done:
             with torch.no_grad():
@@ -478,80 +328,195 @@ def evaluate(agent, env_id, episodes, seed, device):
     return np.array(returns)
 
 
-def evaluate_checkpoint(given):
-    """--eval-only: rebuild the agent from a checkpoint and evaluate it."""
-    path = given.get("checkpoint", "")
-    if not path:
-        raise ConfigError("--eval-only needs --checkpoint PATH")
-    if not os.path.isfile(path):
-        raise ConfigError(f"checkpoint not found: {path}")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        cfg = dataclasses.replace(Config(**ckpt["config"]), **given)
-    except Exception as e:  # unreadable, or written by another program or version
-        raise ConfigError(f"{path} is not an actor_critic.py checkpoint "
-                          f"({type(e).__name__})") from None
-    if ckpt.get("algo") != "actor_critic":
-        raise ConfigError(f"{path} was written by {ckpt.get('algo')!r}, not actor_critic.py")
-    check_config(cfg)
-    device = resolve_device(cfg.device)
-    torch.set_num_threads(1)
-    env, obs_space, act_space = make_env(cfg.env_id)
-    env.close()
+def load_agent(cfg, ckpt, obs_space, act_space, device):
+    """The agent of a checkpoint; another env's spaces or trunk layout raise a RuntimeError."""
     agent = ActorCritic(obs_space.shape[0], act_space, cfg.hidden_size, cfg.shared_trunk,
                         cfg.init_log_std)
+    agent.load_state_dict(ckpt["agent"])
+    return cfg, agent.to(device)
+
+
+def check_config(cfg):  # LIMITS and CHOICES say it all
+    pass
+
+
+# === The same in every file below this line (but NAME): flags, envs, logs, checkpoints, main ===
+# It calls, from above: Config, CHOICES, LIMITS, check_config, train, evaluate, load_agent.
+import argparse, csv, dataclasses, inspect, json, os, re, signal, sys, time  # noqa: E401,E402
+NAME = "actor_critic"
+
+
+class ConfigError(Exception):
+    """Bad input from the user: reported in one line, exit status 2."""
+
+
+def check(cfg):  # cfg against LIMITS (rules on x such as "0 < x <= 1"), CHOICES, check_config
+    rules = {"seed": "0 <= x < 2**32", **LIMITS, **{k: f"x in {c}" for k, c in CHOICES.items()}}
+    for name, rule in rules.items():  # the seed's range is numpy's; None: a default still to
+        value = getattr(cfg, name)  # be resolved (dqn_ddpg.py)
+        if value is not None and not eval(rule, {"x": value}):  # the rules are this file's text
+            raise ConfigError(f"--{name.replace('_', '-')} must satisfy {rule}, got {value!r}")
+    check_config(cfg)
+    return cfg
+
+
+def setup(cfg):  # check cfg, seed torch and numpy; returns the device to train on
+    check(cfg)
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", cfg.device):
+        raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, not {cfg.device!r}")
+    auto = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(auto if cfg.device == "auto" else cfg.device)
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ConfigError(f"--device {cfg.device}: {torch.cuda.device_count()} CUDA devices here")
+    # Small networks on a CPU: one thread trains as fast as two at half the CPU time (measured
+    # on a 2-core machine), and leaves the other core to the envs and to other runs.
+    torch.set_num_threads(1)
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    return device
+
+
+def make_env(env_id, num_envs=None, same_step=False, async_envs=False):
+    """One env, or num_envs in a vector env (autoreset: NEXT_STEP, or SAME_STEP with same_step)."""
+    mode = gym.vector.AutoresetMode.SAME_STEP if same_step else gym.vector.AutoresetMode.NEXT_STEP
     try:
-        agent.load_state_dict(ckpt["agent"])
-    except RuntimeError:
-        raise ConfigError(f"{path} does not match {cfg.env_id}'s spaces or --shared-trunk "
-                          f"{cfg.shared_trunk}") from None
-    returns = evaluate(agent.to(device), cfg.env_id, cfg.eval_episodes, cfg.seed, device)
-    return result_dict(cfg, returns, os.path.dirname(path), eval_only=True)
+        env = gym.make(env_id) if num_envs is None else gym.make_vec(
+            env_id, num_envs=num_envs, vectorization_mode="async" if async_envs else "sync",
+            vector_kwargs={"autoreset_mode": mode})
+    except (gym.error.Error, ImportError) as e:
+        raise ConfigError(f"cannot make env {env_id!r}: {e}") from None
+    obs_space = env.single_observation_space if num_envs else env.observation_space
+    act_space = env.single_action_space if num_envs else env.action_space
+    flat = [isinstance(s, gym.spaces.Box) and len(s.shape) == 1 for s in (obs_space, act_space)]
+    if not flat[0] or not (flat[1] or isinstance(act_space, gym.spaces.Discrete)):
+        env.close()
+        raise ConfigError(f"{env_id}: needs flat Box observations and Discrete or flat Box "
+                          f"actions, got {obs_space} and {act_space}")
+    return env, obs_space, act_space
 
 
-# ---------------------------------------------------------------------------------------------
-# Command line: one flag per Config field, so the two cannot drift apart
-# ---------------------------------------------------------------------------------------------
-
-class ArgumentParser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit status 2 (argparse adds a usage block)
-        self.exit(2, f"{self.prog}: error: {message}\n")
+def to_env_action(actions, act_space):  # Gaussian samples are clipped only on their way out
+    return np.clip(actions, act_space.low, act_space.high) if isinstance(
+        act_space, gym.spaces.Box) else actions
 
 
-def parse_args(argv=None):
-    """The flags that were given, as {field: value}; the rest keep Config's defaults."""
-    comments = {}  # the one-line comment beside each field becomes its --help text
+class RunLog:
+    """The run dir (config.json, progress.csv, updates.csv, TensorBoard, model.pt); stderr."""
+
+    def __init__(self, cfg, columns=None):
+        self.cfg, self.columns, self.start, self.last_print, self.recent = \
+            cfg, columns, time.time(), 0.0, []
+        self.dir = cfg.run_dir or os.path.join(
+            "runs", f"{NAME}__{cfg.env_id.replace('/', '-')}__{cfg.seed}__{int(self.start)}")
+        try:
+            os.makedirs(self.dir, exist_ok=True)
+            with open(os.path.join(self.dir, "config.json"), "w") as f:
+                json.dump(dataclasses.asdict(cfg), f, indent=2)
+            self.files = [open(os.path.join(self.dir, name), "w", newline="", buffering=1)
+                          for name in ["progress.csv"] + (["updates.csv"] if columns else [])]
+        except OSError as e:  # (line-buffered files: each CSV row is on disk once written)
+            raise ConfigError(f"--run-dir {self.dir}: {e.strerror or e}") from None
+        self.csv = [csv.writer(f) for f in self.files]
+        headers = (["global_step", "episode_return", "episode_length", "wall_time_s"], columns)
+        for writer, header in zip(self.csv, headers):
+            writer.writerow(header)
+        self.writer = None
+        if cfg.tensorboard:  # without the tensorboard package: an ImportError, one line in main
+            from torch.utils.tensorboard import SummaryWriter
+            self.writer = SummaryWriter(self.dir)
+
+    def episode(self, step, episode_return, length):
+        self.recent = (self.recent + [float(episode_return)])[-20:]
+        self.csv[0].writerow([step, episode_return, length, round(time.time() - self.start, 3)])
+        if self.writer:
+            self.writer.add_scalar("charts/episode_return", float(episode_return), step)
+
+    def update(self, step, **values):  # a row of updates.csv: values by column, as given
+        self.csv[1].writerow([values.get(c, "") for c in self.columns])
+        for k, v in values.items() if self.writer else ():
+            self.writer.add_scalar(f"update/{k}", float(v), step)
+
+    def show(self, step, last=False):  # the progress line, every 2 s and at the end (last)
+        now, total = time.time(), self.cfg.total_timesteps
+        if self.cfg.quiet or (now - self.last_print < 2.0 and not last):
+            return
+        self.last_print, sps = now, step / max(now - self.start, 1e-9)
+        mean = (f"return {np.mean(self.recent):.1f} (mean of the last {len(self.recent)} "
+                "episodes)" if self.recent else "no episode finished yet")
+        left = "done" if step >= total else f"{(total - step) / sps:.0f} s left" if sps else ""
+        at = f"{step}/{total}" if step <= total else f"{step} (budget {total}; whole batches)"
+        print(f"step {at} | {mean} | {sps:.0f} steps/s | {left}", file=sys.stderr, flush=True)
+
+    def close(self, **checkpoint):  # model.pt: the config and the given state; close the logs
+        if checkpoint:  # written to a temporary name, then renamed: never half a file
+            path = os.path.join(self.dir, "model.pt")
+            torch.save({"algo": NAME, "config": dataclasses.asdict(self.cfg), **checkpoint},
+                       path + ".tmp")
+            os.replace(path + ".tmp", path)
+        for f in self.files + ([self.writer] if self.writer else []):
+            f.close()
+
+
+def result(cfg, returns, run_dir, **extra):  # what train() returns and main() prints last
+    mean, std = (float(np.mean(returns)), float(np.std(returns))) if len(returns) else (None,) * 2
+    return {"algo": NAME, "env_id": cfg.env_id, "seed": cfg.seed, "total_timesteps":
+            cfg.total_timesteps, "eval_return_mean": mean, "eval_return_std": std,
+            "train_time_s": None, "sps": None, "run_dir": run_dir, **extra}
+
+
+def evaluate_checkpoint(given):  # --eval-only: rebuild the agent, evaluate it as at the end
+    path = given.get("checkpoint", "")
+    if not os.path.isfile(path):
+        raise ConfigError(f"no checkpoint at {path!r}" if path else
+                          "--eval-only needs --checkpoint")
     try:
-        for line in inspect.getsource(Config).splitlines():
-            name, _, comment = line.partition("#")
-            if ":" in name and comment:
-                comments[name.split(":")[0].strip()] = comment.strip()
-    except OSError:
-        pass
-    parser = ArgumentParser(prog="actor_critic.py", argument_default=argparse.SUPPRESS,
-                            description=__doc__.split("\n")[0])
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # not a file that torch.save wrote
+        raise ConfigError(f"{path} is not a checkpoint ({type(e).__name__})") from None
+    writer = f"{ckpt.get('algo')}.py" if isinstance(ckpt, dict) else "another program"
+    if writer != f"{NAME}.py":
+        raise ConfigError(f"{path} was written by {writer}, not {NAME}.py")
+    try:
+        cfg = dataclasses.replace(Config(**ckpt["config"]), **given)
+    except (KeyError, TypeError):
+        raise ConfigError(f"{path} was written by another version of {NAME}.py") from None
+    device = setup(cfg)
+    env, obs_space, act_space = make_env(cfg.env_id)
+    env.close()
+    try:
+        cfg, agent = load_agent(cfg, ckpt, obs_space, act_space, device)
+    except (RuntimeError, ValueError, KeyError):
+        raise ConfigError(f"{path} does not match {cfg.env_id}'s spaces") from None
+    return result(cfg, evaluate(agent, cfg, device), os.path.dirname(path), eval_only=True)
+
+
+def parse_args(argv=None):  # {field: value} of the flags given; a field's comment is its help
+    lines = [line.partition("#") for line in inspect.getsource(Config).splitlines()]
+    comments = {name.split(":")[0].strip(): text.strip() for name, _, text in lines if text}
+    parser = argparse.ArgumentParser(prog=f"{NAME}.py", argument_default=argparse.SUPPRESS,
+                                     description=__doc__.split("\n")[0])
+    parser.error = lambda message: parser.exit(2, f"{NAME}.py: error: {message}\n")  # one line
     for f in dataclasses.fields(Config):
-        flag, text = "--" + f.name.replace("_", "-"), f"{comments.get(f.name, '')} [{f.default}]"
-        if f.type is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, help=text)
-        else:
-            parser.add_argument(flag, type=f.type, choices=CHOICES.get(f.name), help=text)
+        text = comments.get(f.name, "") + ("" if f.default is None else f" [{f.default}]")
+        kind = {"action": argparse.BooleanOptionalAction} if f.type is bool else {
+            "type": f.type, "choices": CHOICES.get(f.name)}
+        parser.add_argument("--" + f.name.replace("_", "-"), help=text, **kind)
     return vars(parser.parse_args(argv))
 
 
 def main(argv=None):
     given = parse_args(argv)
-    try:
-        result = evaluate_checkpoint(given) if given.get("eval_only") else train(Config(**given))
-    except ConfigError as e:
-        print(f"actor_critic.py: error: {e}", file=sys.stderr)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a plain kill acts as Ctrl-C:
+    try:  # a KeyboardInterrupt, so that train's `finally` saves the model
+        out = evaluate_checkpoint(given) if given.get("eval_only") else train(Config(**given))
+    except (ConfigError, ImportError) as e:  # ImportError: an optional package is missing
+        print(f"{NAME}.py: error: {e}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
-        print("actor_critic.py: interrupted; the model and logs written so far are kept",
-              file=sys.stderr)
+        print(f"{NAME}.py: interrupted; the model and the logs so far are kept", file=sys.stderr)
         sys.exit(130)
-    print(json.dumps(result))
-    return result
+    print(json.dumps(out))
+    return out
 
 
 if __name__ == "__main__":

@@ -3,10 +3,7 @@
 Expectations are sums over every trajectory of a tiny tabular MDP (tests/support/mdp.py), compared with
 grad J(theta) in closed form; nothing is sampled except in the learning tests.
 """
-import json
-import os
-import subprocess
-import sys
+import dataclasses
 
 import gymnasium as gym
 import numpy as np
@@ -20,7 +17,6 @@ from envs import CARTPOLE_RANDOM_BEST_MEAN_OF_10, best_mean_return
 from mdp import (enumerate_trajectories, exact_grad_J, exact_values, expected_gradient,
                  policy_probs, random_mdp, random_theta)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXACT = 1e-8  # float64 sums of at most 6561 terms: round-off is ~1e-14
 
 
@@ -343,7 +339,7 @@ gym.register("ACCounter-v0", entry_point=CounterEnv, max_episode_steps=5)
 
 
 def test_rollout_keeps_episodes_apart_and_ends_them_at_their_true_last_state():
-    envs, _, act_space = actor_critic.make_env("ACCounter-v0", 2)
+    envs, _, act_space = actor_critic.make_env("ACCounter-v0", 2, same_step=True)
     obs, _ = envs.reset(seed=0)
     agent = ActorCritic(2, act_space, 8, False, 0.0)
     batch, last_obs = actor_critic.collect_rollout(envs, act_space, agent, obs, 20, "cpu")
@@ -362,154 +358,53 @@ def test_rollout_keeps_episodes_apart_and_ends_them_at_their_true_last_state():
     envs.close()
 
 
-# --- the command line contract ------------------------------------------------------------------
+# --- this file's own flags: its modes, its limits, its checkpoint ---------------------------------
 
-def run_main(args, capsys):
-    """main() in-process: (exit status, stdout lines, stderr lines)."""
-    try:
-        actor_critic.main(args)
-        status = 0
-    except SystemExit as e:
-        status = e.code
-    out, err = capsys.readouterr()
-    return status, out.strip().splitlines(), err.strip().splitlines()
-
-
-@pytest.fixture(scope="module")
-def tiny_runs(tmp_path_factory):
-    """One tiny run per mode and network layout, with its JSON result."""
-    runs = {}
-    for mode, shared, env_id in (("batch", False, "CartPole-v1"), ("online", True, "CartPole-v1"),
-                                 ("batch", True, "Pendulum-v1"), ("online", False, "Pendulum-v1")):
-        run_dir = tmp_path_factory.mktemp("run") / "out"
-        args = ["--mode", mode, "--env-id", env_id, "--total-timesteps", "400", "--quiet",
-                "--eval-episodes", "2", "--run-dir", str(run_dir), "--num-envs", "2",
-                "--shared-trunk" if shared else "--no-shared-trunk"]
-        runs[mode, shared, env_id] = (run_dir, actor_critic.main(args))
-    return runs
+@pytest.mark.parametrize("mode, shared_trunk, env_id", [
+    ("batch", False, "CartPole-v1"), ("online", True, "CartPole-v1"),
+    ("batch", True, "Pendulum-v1"), ("online", False, "Pendulum-v1")])
+def test_every_mode_and_layout_trains_on_discrete_and_box_actions(mode, shared_trunk, env_id,
+                                                                  tmp_path):
+    result = actor_critic.train(actor_critic.Config(
+        mode=mode, shared_trunk=shared_trunk, env_id=env_id, total_timesteps=400, num_envs=2,
+        eval_episodes=2, quiet=True, run_dir=str(tmp_path)))
+    assert (result["mode"], result["shared_trunk"], result["global_step"]) == \
+        (mode, shared_trunk, 400)
+    if env_id == "Pendulum-v1":  # 200-step episodes cut by the time limit: 400 steps, 2
+        rows = open(tmp_path / "progress.csv").read().splitlines()[1:]
+        assert [r.split(",")[2] for r in rows] == ["200", "200"]
+    updates = open(tmp_path / "updates.csv").read().splitlines()
+    assert all(np.isfinite(float(x)) for r in updates[1:] for x in r.split(","))
+    # online: one update per transition; batch: one per rollout of num_envs x n_steps = 10
+    assert updates[-1].split(",")[:2] == [str(400 if mode == "online" else 40), "400"]
 
 
-def test_tiny_runs_write_their_outputs_and_eval_only_reproduces_them(tiny_runs, capsys):
-    capsys.readouterr()
-    for (mode, shared, env_id), (run_dir, result) in tiny_runs.items():
-        for key in ("algo", "env_id", "seed", "total_timesteps", "eval_return_mean",
-                    "eval_return_std", "train_time_s", "sps", "run_dir"):
-            assert result[key] is not None
-        assert (result["mode"], result["shared_trunk"]) == (mode, shared)
-        assert result["global_step"] == 400
-        config = json.load(open(run_dir / "config.json"))
-        assert (config["mode"], config["shared_trunk"], config["env_id"]) == (mode, shared, env_id)
-        rows = open(run_dir / "progress.csv").read().splitlines()
-        assert rows[0] == "global_step,episode_return,episode_length,wall_time_s"
-        if env_id == "Pendulum-v1":  # 200-step episodes cut by the time limit: 400 steps, 2
-            assert [r.split(",")[2] for r in rows[1:]] == ["200", "200"]
-        updates = open(run_dir / "updates.csv").read().splitlines()
-        assert len(updates) > 1 and all(np.isfinite(float(x)) for r in updates[1:]
-                                        for x in r.split(","))
-        status, out, _ = run_main(["--eval-only", "--checkpoint", str(run_dir / "model.pt")],
-                                  capsys)
-        replay = json.loads(out[-1])
-        assert status == 0 and replay["eval_only"]
-        assert (replay["eval_return_mean"], replay["eval_return_std"]) == \
-            (result["eval_return_mean"], result["eval_return_std"])
+@pytest.mark.parametrize("field, value", [
+    ("gamma", 1.5), ("gamma", 0.0), ("n_steps", 0), ("num_envs", -2), ("learning_rate", -1.0),
+    ("max_grad_norm", 0.0), ("hidden_size", 0), ("vf_coef", -0.5), ("ent_coef", float("nan")),
+    ("mode", "offline"), ("init_log_std", float("inf")), ("init_log_std", float("nan"))])
+def test_out_of_range_settings_are_refused_by_their_flag(field, value):
+    with pytest.raises(actor_critic.ConfigError, match=f"--{field.replace('_', '-')} "):
+        actor_critic.check(actor_critic.Config(**{field: value}))
 
 
-def test_same_seed_same_run(tmp_path):
-    outs = []
-    for name in ("a", "b"):
-        result = actor_critic.train(actor_critic.Config(
-            total_timesteps=800, seed=3, quiet=True, eval_episodes=1, run_dir=str(tmp_path / name)))
-        outs.append((open(tmp_path / name / "progress.csv").read().splitlines(),
-                     result["eval_return_mean"]))
-    strip_time = [([r.rsplit(",", 1)[0] for r in rows], ret) for rows, ret in outs]
-    assert strip_time[0] == strip_time[1] and len(strip_time[0][0]) > 5
+def test_the_edges_of_the_ranges_are_accepted():
+    actor_critic.check(actor_critic.Config(gamma=1.0, vf_coef=0.0, ent_coef=0.0, eval_episodes=0,
+                                           init_log_std=-5.0, mode="online"))
 
 
-class MultiDiscreteEnv(gym.Env):
-    observation_space = gym.spaces.Box(-1, 1, (2,), np.float32)
-    action_space = gym.spaces.MultiDiscrete([2, 2])
-
-    def reset(self, *, seed=None, options=None):
-        return np.zeros(2, np.float32), {}
-
-    def step(self, action):
-        return np.zeros(2, np.float32), 0.0, True, False, {}
-
-
-gym.register("ACMultiDiscrete-v0", entry_point=MultiDiscreteEnv, max_episode_steps=5)
-
-
-@pytest.mark.parametrize("args, message", [
-    (["--env-id", "NoSuchEnv-v0"], "cannot make env"),
-    (["--env-id", "FrozenLake-v1"], "observations must be a flat Box"),
-    (["--env-id", "ACMultiDiscrete-v0"], "actions must be Discrete or a flat Box"),
-    (["--gamma", "1.5"], "--gamma"),
-    (["--seed", "-1"], "--seed"),
-    (["--gamma", "0"], "--gamma"),
-    (["--n-steps", "0"], "--n-steps"),
-    (["--num-envs", "-2"], "--num-envs"),
-    (["--learning-rate", "-1"], "--learning-rate"),
-    (["--vf-coef", "-0.5"], "--vf-coef"),
-    (["--ent-coef", "nan"], "--ent-coef"),
-    (["--mode", "offline"], "--mode"),
-    (["--total-timesteps", "ten"], "--total-timesteps"),
-    (["--device", "cuda:7"], "--device"),
-    (["--device", "tpu"], "--device"),
-    (["--env-id", "Pendulum-v1", "--init-log-std", "inf"], "--init-log-std"),
-    (["--run-dir", "/proc/no/such/dir"], "cannot create --run-dir"),
-    (["--eval-only"], "--checkpoint"),
-    (["--eval-only", "--checkpoint", "no/such/model.pt"], "checkpoint not found"),
-])
-def test_bad_input_is_one_line_and_exit_status_2(args, message, tmp_path, capsys):
-    run_dir = [] if "--run-dir" in args else ["--run-dir", str(tmp_path / "run")]
-    status, _, err = run_main(args + run_dir + ["--quiet"], capsys)
-    assert status == 2
-    assert len(err) == 1 and message in err[0], err
-
-
-def test_mismatched_checkpoints_are_refused(tiny_runs, tmp_path, capsys):
-    model = str(tiny_runs["batch", False, "CartPole-v1"][0] / "model.pt")
-    not_a_model = tmp_path / "model.pt"
-    not_a_model.write_text("hello")
-    torch.save({"algo": "reinforce", "config": {}, "policy": {}}, tmp_path / "other.pt")
-    for args, message in ((["--env-id", "Acrobot-v1"], "does not match"),
-                          (["--shared-trunk"], "does not match"),
-                          (["--checkpoint", str(not_a_model)], "not an actor_critic.py checkpoint"),
-                          (["--checkpoint", str(tmp_path / "other.pt")], "written by 'reinforce'")):
-        status, _, err = run_main(["--eval-only", "--checkpoint", model] + args, capsys)
-        assert status == 2 and len(err) == 1 and message in err[0], err
-
-
-def test_the_script_prints_progress_and_ends_stdout_with_the_result(tmp_path):
-    ok = subprocess.run([sys.executable, os.path.join(ROOT, "actor_critic.py"),
-                         "--total-timesteps", "200", "--eval-episodes",
-                         "1", "--run-dir", str(tmp_path / "run")],
-                        capture_output=True, text=True, timeout=120, cwd=tmp_path)
-    assert ok.returncode == 0, ok.stderr
-    assert json.loads(ok.stdout.strip().splitlines()[-1])["run_dir"] == str(tmp_path / "run")
-    assert "step 200/200" in ok.stderr  # the progress line
-
-
-def test_ctrl_c_keeps_the_model_and_the_logs(tmp_path, capsys, monkeypatch):
-    calls = []
-
-    def interrupted_update(*args):
-        calls.append(1)
-        if len(calls) == 30:
-            raise KeyboardInterrupt
-        return real_update(*args)
-
-    real_update = actor_critic.batch_update
-    monkeypatch.setattr(actor_critic, "batch_update", interrupted_update)
-    run_dir = tmp_path / "run"
-    status, out, err = run_main(["--run-dir", str(run_dir), "--quiet"], capsys)
-    assert status == 130 and err == [
-        "actor_critic.py: interrupted; the model and logs written so far are kept"]
-    assert (run_dir / "model.pt").exists() and not (run_dir / "model.pt.tmp").exists()
-    assert len(open(run_dir / "progress.csv").read().splitlines()) > 1
-    status, out, _ = run_main(["--eval-only", "--checkpoint", str(run_dir / "model.pt"),
-                               "--eval-episodes", "1"], capsys)
-    assert status == 0 and json.loads(out[-1])["eval_return_mean"] > 0
+def test_load_agent_restores_the_agent_and_refuses_the_other_trunk_layout():
+    cfg = actor_critic.Config(env_id="Pendulum-v1")
+    obs_space, act_space = gym.spaces.Box(-1, 1, (3,)), gym.spaces.Box(-2, 2, (1,))
+    torch.manual_seed(0)
+    saved = ActorCritic(3, act_space, cfg.hidden_size, False, 0.3).state_dict()
+    torch.manual_seed(1)  # another init: only the checkpoint can make the two agree
+    _, agent = actor_critic.load_agent(cfg, {"agent": saved}, obs_space, act_space, "cpu")
+    assert saved.keys() == agent.state_dict().keys()
+    assert all(torch.equal(saved[k], v) for k, v in agent.state_dict().items())
+    with pytest.raises(RuntimeError):
+        actor_critic.load_agent(dataclasses.replace(cfg, shared_trunk=True), {"agent": saved},
+                                obs_space, act_space, "cpu")
 
 
 # --- learning -----------------------------------------------------------------------------------
