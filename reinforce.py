@@ -31,15 +31,6 @@ Usage:
     python reinforce.py --env-id Pendulum-v1 --total-timesteps 300000 --seed 2
     python reinforce.py --eval-only --checkpoint runs/<run>/model.pt --eval-episodes 20
 """
-import argparse
-import csv
-import dataclasses
-import inspect
-import json
-import math
-import os
-import sys
-import time
 from dataclasses import dataclass
 
 import gymnasium as gym
@@ -48,11 +39,14 @@ import torch
 import torch.nn as nn
 from torch.func import functional_call, grad, vmap
 
-CHOICES = {
-    "estimator": ("total", "reward-to-go"),
-    "baseline": ("none", "mean", "optimal", "value"),
-    "off_policy_mode": ("trajectory", "per_decision", "first_order"),
-}
+CHOICES = {"estimator": ("total", "reward-to-go"), "baseline": ("none", "mean", "optimal", "value"),
+           "off_policy_mode": ("trajectory", "per_decision", "first_order")}
+INF = "float('inf')"  # a NaN fails every comparison: these rules keep it out too
+LIMITS = {"total_timesteps": "x > 0", "num_envs": "x > 0", "batch_episodes": "x > 0",
+          "hidden_size": "x > 0", "off_policy_epochs": "x > 0", "value_steps": "x >= 0",
+          "eval_episodes": "x >= 0", "gamma": "0 < x <= 1", "ent_coef": f"0 <= x < {INF}",
+          "learning_rate": f"0 < x < {INF}", "value_learning_rate": f"0 < x < {INF}",
+          "max_grad_norm": f"0 < x < {INF}", "init_log_std": f"-{INF} < x < {INF}"}
 
 
 @dataclass
@@ -179,8 +173,6 @@ def off_policy_surrogate(log_probs, behavior_log_probs, rewards, gamma=1.0, *,
     raise ValueError(f"mode must be one of {CHOICES['off_policy_mode']}, not {mode!r}")
 
 
-# --- Networks ------------------------------------------------------------------------------------
-
 def mlp(in_dim, out_dim, hidden):
     return nn.Sequential(nn.Linear(in_dim, hidden), nn.Tanh(), nn.Linear(hidden, hidden),
                          nn.Tanh(), nn.Linear(hidden, out_dim))
@@ -214,118 +206,17 @@ class Policy(nn.Module):
 def per_step_scores(policy, obs, actions):
     """grad_theta log pi(a_t|s_t) of every step, flattened over the parameters: [B, P]."""
     params = {k: v.detach() for k, v in policy.named_parameters()}
-
-    def log_prob(p, o, a):
-        return functional_call(policy, p, (o[None],)).log_prob(a[None]).sum()
-
+    log_prob = lambda p, o, a: functional_call(policy, p, (o[None],)).log_prob(a[None]).sum()
     per_step = vmap(grad(log_prob), in_dims=(None, 0, 0))(params, obs, actions)
     return torch.cat([g.reshape(obs.shape[0], -1) for g in per_step.values()], 1)
 
-
-# --- Environment, checks and logging -------------------------------------------------------------
-
-class ConfigError(Exception):
-    """Bad input from the user: reported in one line, exit status 2."""
-
-
-def check_config(cfg):
-    if not 0 <= cfg.seed < 2**32:  # numpy's seed range
-        raise ConfigError(f"--seed must be in [0, 2**32), got {cfg.seed}")
-    for name, choices in CHOICES.items():
-        if getattr(cfg, name) not in choices:
-            raise ConfigError(f"--{name.replace('_', '-')} must be one of {', '.join(choices)}")
-    for f in dataclasses.fields(cfg):
-        if f.type is float and not math.isfinite(getattr(cfg, f.name)):
-            raise ConfigError(f"--{f.name.replace('_', '-')} must be finite")
-    positive = ("total_timesteps", "num_envs", "batch_episodes", "learning_rate",
-                "value_learning_rate", "hidden_size", "max_grad_norm", "off_policy_epochs")
-    for name in positive:
-        if not getattr(cfg, name) > 0:
-            raise ConfigError(f"--{name.replace('_', '-')} must be > 0, got {getattr(cfg, name)}")
-    if not 0.0 < cfg.gamma <= 1.0:
-        raise ConfigError(f"--gamma must be in (0, 1], got {cfg.gamma}")
-    if cfg.ent_coef < 0 or cfg.value_steps < 0 or cfg.eval_episodes < 0:
-        raise ConfigError("--ent-coef, --value-steps and --eval-episodes must be >= 0")
-    if cfg.off_policy_epochs > 1 and cfg.off_policy_mode == "first_order" \
-            and cfg.estimator == "total":
-        raise ConfigError("--off-policy-mode first_order weights steps by the reward-to-go: "
-                          "use --estimator reward-to-go")
-    if cfg.off_policy_epochs > 1 and cfg.off_policy_mode != "first_order" \
-            and cfg.baseline != "none":
-        raise ConfigError(f"--off-policy-mode {cfg.off_policy_mode} takes no baseline: "
-                          "use --baseline none, or --off-policy-mode first_order")
-
-
-def resolve_device(name):
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, not {name!r}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"--device {name}: CUDA is not available on this machine")
-    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise ConfigError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s)")
-    return device
-
-
-def make_env(env_id, num_envs=None):
-    """One env (num_envs None) or a synchronous vector env; unsupported spaces are errors."""
-    try:
-        env = gym.make(env_id) if num_envs is None else gym.make_vec(
-            env_id, num_envs=num_envs, vectorization_mode="sync")
-    except (gym.error.Error, ImportError, ModuleNotFoundError) as e:
-        raise ConfigError(f"cannot make env {env_id!r}: {e}") from None
-    obs_space = env.single_observation_space if num_envs else env.observation_space
-    act_space = env.single_action_space if num_envs else env.action_space
-    if not (isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) == 1):
-        env.close()
-        raise ConfigError(f"{env_id}: observations must be a flat Box, got {obs_space}")
-    box = isinstance(act_space, gym.spaces.Box) and len(act_space.shape) == 1
-    if not (isinstance(act_space, gym.spaces.Discrete) or box):
-        env.close()
-        raise ConfigError(f"{env_id}: actions must be Discrete or a flat Box, got {act_space}")
-    return env, obs_space, act_space
-
-
-def to_env_action(actions, act_space):
-    """Gaussian samples are clipped to the bounds only here, on their way to the env."""
-    if isinstance(act_space, gym.spaces.Box):
-        return np.clip(actions, act_space.low, act_space.high)
-    return actions
-
-
-class CsvLog:
-    """A CSV file flushed row by row, so an interrupted run keeps its data."""
-
-    def __init__(self, path, columns):
-        self.file = open(path, "w", newline="")
-        self.writer = csv.writer(self.file)
-        self.writer.writerow(columns)
-
-    def write(self, row):
-        self.writer.writerow(row)
-        self.file.flush()
-
-
-def save_checkpoint(path, policy, value_net, cfg):
-    tmp = path + ".tmp"  # write, then rename: a crash never leaves a half-written model
-    torch.save({"algo": "reinforce", "config": dataclasses.asdict(cfg),
-                "policy": policy.state_dict(),
-                "value": None if value_net is None else value_net.state_dict()}, tmp)
-    os.replace(tmp, path)
-
-
-# --- Training ------------------------------------------------------------------------------------
 
 def collect_episodes(envs, act_space, policy, n_episodes, device):
     """Play the N envs until `n_episodes` whole episodes are finished: the first n_episodes
     started, a set fixed before any of them is played. An env that is done while others still
     play idles: the episodes its autoreset starts are not recorded. Returns (episodes,
     env_steps), env_steps counting every step of every env, the idle ones too."""
-    obs, _ = envs.reset()
-    n = envs.num_envs
+    (obs, _), n = envs.reset(), envs.num_envs
     current = [{"obs": [], "actions": [], "rewards": []} for _ in range(n)]
     active = np.arange(n) < n_episodes  # env i plays an episode that belongs to this batch
     started = int(active.sum())
@@ -342,83 +233,76 @@ def collect_episodes(envs, act_space, policy, n_episodes, device):
         # so no transition spans two episodes, and next_obs at the end is the true final state.
         for i in np.flatnonzero(active & ~resetting):
             ep = current[i]
-            ep["obs"].append(obs[i])
-            ep["actions"].append(actions[i])
-            ep["rewards"].append(rewards[i])
+            for key, x in (("obs", obs), ("actions", actions), ("rewards", rewards)):
+                ep[key].append(x[i])
             if terminated[i] or truncated[i]:
                 finished.append(dict(ep, terminated=bool(terminated[i]), final_obs=next_obs[i],
                                      end_step=env_steps))
                 current[i] = {"obs": [], "actions": [], "rewards": []}
                 active[i] = started < n_episodes  # decided before the next episode is played
                 started += int(active[i])
-        resetting = terminated | truncated
-        obs = next_obs
+        resetting, obs = terminated | truncated, next_obs
     return finished, env_steps
+
+
+def batch_baseline(policy, obs, actions, rewards, returns, lengths, cfg):
+    """b_t of the "mean" and "optimal" baselines, the same constant at every step of the batch."""
+    first_returns = torch.stack([g[0] for g in returns])  # G_0 = R(tau) per episode
+    reward_to_go, device = cfg.estimator == "reward-to-go", rewards.device
+    n = torch.tensor(lengths, device=device)
+    if cfg.baseline == "mean":  # the batch's average of the return the estimator uses
+        return torch.cat(returns).mean() if reward_to_go else first_returns.mean()
+    # b* = E[<h, f>] / E[||h||^2], see optimal_baseline
+    if reward_to_go:  # h = sum_t w_t grad log pi_t, f = sum_t w_t grad log pi_t G_t
+        w = torch.cat([cfg.gamma**torch.arange(L, dtype=torch.float32, device=device)
+                       for L in lengths]) if cfg.discount_weighting else torch.ones_like(rewards)
+        step_returns = torch.cat(returns)
+    else:  # h = g = sum_t grad log pi_t, f = g R(tau)
+        w = torch.ones_like(rewards)
+        step_returns = torch.repeat_interleave(first_returns, n)
+    episode = torch.repeat_interleave(torch.arange(len(lengths), device=device), n)
+    scores = per_step_scores(policy, obs, actions)  # [B, P]
+    per_episode = lambda x: x.new_zeros(len(lengths), x.shape[1]).index_add_(0, episode, x)
+    return optimal_baseline(per_episode(w[:, None] * scores), None, return_scores=
+                            per_episode((w * step_returns)[:, None] * scores))
 
 
 def policy_update(policy, value_net, opt, value_opt, episodes, cfg, device):
     """One REINFORCE update on a batch of whole episodes, then the fit of V(s). Returns stats."""
     lengths = [len(ep["rewards"]) for ep in episodes]
-    obs = torch.as_tensor(np.concatenate([ep["obs"] for ep in episodes]), dtype=torch.float32,
-                          device=device)  # [B, obs_dim], B = all steps of the batch
-    actions = torch.as_tensor(np.concatenate([ep["actions"] for ep in episodes]), device=device)
-    if not policy.discrete:
-        actions = actions.float()
-    rewards = torch.as_tensor(np.concatenate([ep["rewards"] for ep in episodes]),
-                              dtype=torch.float32, device=device)
-    reward_to_go = cfg.estimator == "reward-to-go"
+    batch = lambda key, join=np.concatenate, **kw: torch.as_tensor(
+        join([ep[key] for ep in episodes]), device=device, **kw)  # [B, ...], B: all steps
+    obs, rewards = batch("obs", dtype=torch.float32), batch("rewards", dtype=torch.float32)
+    actions = batch("actions") if policy.discrete else batch("actions").float()
 
-    # Truncated episodes are bootstrapped with V(final observation) when V exists.
-    bootstrap = torch.zeros(len(episodes), device=device)
-    baseline = torch.zeros_like(rewards)
-    if value_net is not None:
+    bootstrap, baseline = torch.zeros(len(episodes), device=device), torch.zeros_like(rewards)
+    if value_net is not None:  # a truncated episode is bootstrapped with V(final observation)
         truncated = torch.tensor([not ep["terminated"] for ep in episodes], device=device)
-        final_obs = torch.as_tensor(np.stack([ep["final_obs"] for ep in episodes]),
-                                    dtype=torch.float32, device=device)
+        final_obs = batch("final_obs", np.stack, dtype=torch.float32)
         with torch.no_grad():
             bootstrap = value_net(final_obs).squeeze(-1) * truncated
             baseline = value_net(obs).squeeze(-1)  # b_t = V(s_t), fitted on earlier batches
     returns = [discounted_returns(r, cfg.gamma, b)  # G_t of each episode
                for r, b in zip(rewards.split(lengths), bootstrap)]
-    first_returns = torch.stack([g[0] for g in returns])  # G_0 = R(tau) per episode
-    if cfg.baseline == "mean":  # the batch's average of the return the estimator uses
-        baseline.fill_(torch.cat(returns).mean() if reward_to_go else first_returns.mean())
-    elif cfg.baseline == "optimal":  # b* = E[<h, f>] / E[||h||^2], see optimal_baseline
-        steps = [torch.arange(n, dtype=torch.float32, device=device) for n in lengths]
-        if reward_to_go:  # h = sum_t w_t grad log pi_t, f = sum_t w_t grad log pi_t G_t
-            w = torch.cat([cfg.gamma**t if cfg.discount_weighting else torch.ones_like(t)
-                           for t in steps])
-            step_returns = torch.cat(returns)
-        else:  # h = g = sum_t grad log pi_t, f = g R(tau)
-            w = torch.ones_like(rewards)
-            step_returns = torch.repeat_interleave(first_returns, torch.tensor(lengths,
-                                                                               device=device))
-        episode = torch.repeat_interleave(torch.arange(len(episodes), device=device),
-                                          torch.tensor(lengths, device=device))
-        scores = per_step_scores(policy, obs, actions)  # [B, P]
-        per_episode = lambda x: torch.zeros(len(episodes), x.shape[1], device=device) \
-            .index_add_(0, episode, x)
-        baseline.fill_(optimal_baseline(per_episode(w[:, None] * scores), None, return_scores=
-                                        per_episode((w * step_returns)[:, None] * scores)))
-    baselines = baseline.split(lengths)
-
+    if cfg.baseline in ("mean", "optimal"):
+        baseline.fill_(batch_baseline(policy, obs, actions, rewards, returns, lengths, cfg))
     with torch.no_grad():
         behavior_log_probs = policy(obs).log_prob(actions)
 
     def estimate(lp, blp, r, b, v):  # the surrogate of one episode
         if cfg.off_policy_epochs == 1:  # on-policy: the likelihood-ratio estimator itself
-            return reinforce_surrogate(lp, r, cfg.gamma, reward_to_go=reward_to_go, baseline=b,
-                                       discount_weighting=cfg.discount_weighting, bootstrap=v)
+            return reinforce_surrogate(lp, r, cfg.gamma, reward_to_go=cfg.estimator ==
+                                       "reward-to-go", baseline=b, bootstrap=v,
+                                       discount_weighting=cfg.discount_weighting)
         # K > 1: the same batch again, importance-weighted towards the current policy
-        return off_policy_surrogate(lp, blp, r, cfg.gamma, mode=cfg.off_policy_mode,
-                                    baseline=b if cfg.off_policy_mode == "first_order" else None,
+        return off_policy_surrogate(lp, blp, r, cfg.gamma, mode=cfg.off_policy_mode, baseline=b,
                                     discount_weighting=cfg.discount_weighting, bootstrap=v)
 
     for _ in range(cfg.off_policy_epochs):
         dist = policy(obs)
         surrogates = [estimate(*ep) for ep in zip(
             dist.log_prob(actions).split(lengths), behavior_log_probs.split(lengths),
-            rewards.split(lengths), baselines, bootstrap)]
+            rewards.split(lengths), baseline.split(lengths), bootstrap)]
         entropy = dist.entropy().mean()
         # grad J ~ (1/N) sum_i (estimate of trajectory i), ascended by descending its negative
         loss = -torch.stack(surrogates).mean() - cfg.ent_coef * entropy
@@ -428,13 +312,11 @@ def policy_update(policy, value_net, opt, value_opt, episodes, cfg, device):
         opt.step()
 
     value_loss = torch.zeros(())
-    if value_net is not None:  # regress V(s_t) on the (bootstrapped) returns G_t
-        targets = torch.cat(returns)
-        for _ in range(cfg.value_steps):
-            value_loss = ((value_net(obs).squeeze(-1) - targets) ** 2).mean()
-            value_opt.zero_grad()
-            value_loss.backward()
-            value_opt.step()
+    for _ in range(cfg.value_steps if value_net is not None else 0):  # fit V(s_t) to G_t
+        value_loss = ((value_net(obs).squeeze(-1) - torch.cat(returns)) ** 2).mean()
+        value_opt.zero_grad()
+        value_loss.backward()
+        value_opt.step()
     with torch.no_grad():
         approx_kl = (behavior_log_probs - policy(obs).log_prob(actions)).mean()
     return {"policy_loss": loss.item(), "value_loss": value_loss.item(),
@@ -444,93 +326,47 @@ def policy_update(policy, value_net, opt, value_opt, episodes, cfg, device):
 
 def train(cfg):
     """Train a policy with REINFORCE; return the result dict printed as the last stdout line."""
-    check_config(cfg)
-    device = resolve_device(cfg.device)
-    # Small MLPs on a CPU: one thread is as fast as two on a 2-core machine (measured: 40k env
-    # steps/s collecting with 8 CartPole envs either way) at half the CPU time.
-    torch.set_num_threads(1)
-    torch.manual_seed(cfg.seed)
-    np.random.seed(cfg.seed)
+    device = setup(cfg)
     envs, obs_space, act_space = make_env(cfg.env_id, cfg.num_envs)
     envs.reset(seed=cfg.seed)  # later resets continue these seeded generators
     envs.action_space.seed(cfg.seed)
-
-    run_dir = cfg.run_dir or os.path.join(
-        "runs", f"reinforce__{cfg.env_id.replace('/', '-')}__{cfg.seed}__{int(time.time())}")
-    os.makedirs(run_dir, exist_ok=True)
-    with open(os.path.join(run_dir, "config.json"), "w") as f:
-        json.dump(dataclasses.asdict(cfg), f, indent=2)
-    progress = CsvLog(os.path.join(run_dir, "progress.csv"),
-                      ["global_step", "episode_return", "episode_length", "wall_time_s"])
-    stat_names = ["policy_loss", "value_loss", "entropy", "baseline_mean", "grad_norm",
-                  "approx_kl"]
-    updates = CsvLog(os.path.join(run_dir, "updates.csv"), ["update", "global_step"] + stat_names)
-    writer = None
-    if cfg.tensorboard:
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            raise ConfigError("--tensorboard needs the tensorboard package: "
-                              "pip install tensorboard") from None
-        writer = SummaryWriter(run_dir)
-
+    stats = ["policy_loss", "value_loss", "entropy", "baseline_mean", "grad_norm", "approx_kl"]
+    log = RunLog(cfg, ["update", "global_step"] + stats)
     policy = Policy(obs_space.shape[0], act_space, cfg.hidden_size, cfg.init_log_std).to(device)
     opt = torch.optim.Adam(policy.parameters(), lr=cfg.learning_rate)
     value_net = value_opt = None
     if cfg.baseline == "value":
         value_net = mlp(obs_space.shape[0], 1, cfg.hidden_size).to(device)
         value_opt = torch.optim.Adam(value_net.parameters(), lr=cfg.value_learning_rate)
-
-    global_step, update, recent = 0, 0, []
-    start = last_print = time.time()
-    model_path = os.path.join(run_dir, "model.pt")
+    global_step, update = 0, 0
     try:
-        while global_step < cfg.total_timesteps:
+        while global_step < cfg.total_timesteps:  # whole episodes: the last batch may run over
             episodes, env_steps = collect_episodes(envs, act_space, policy, cfg.batch_episodes,
                                                    device)
             for ep in episodes:  # logged at the env step where each one finished
-                ep_return = float(np.sum(ep["rewards"]))
-                recent = (recent + [ep_return])[-20:]
-                progress.write([global_step + ep["end_step"], ep_return, len(ep["rewards"]),
-                                round(time.time() - start, 3)])
-                if writer:
-                    writer.add_scalar("charts/episode_return", ep_return,
-                                      global_step + ep["end_step"])
+                log.episode(global_step + ep["end_step"], float(np.sum(ep["rewards"])),
+                            len(ep["rewards"]))
             global_step += env_steps
-            stats = policy_update(policy, value_net, opt, value_opt, episodes, cfg, device)
+            values = policy_update(policy, value_net, opt, value_opt, episodes, cfg, device)
             update += 1
-            updates.write([update, global_step] + [f"{stats[k]:.6g}" for k in stat_names])
-            if writer:
-                for k in stat_names:
-                    writer.add_scalar(f"losses/{k}", stats[k], global_step)
-            now = time.time()
-            if not cfg.quiet and (now - last_print >= 2.0 or global_step >= cfg.total_timesteps):
-                last_print = now
-                sps = global_step / (now - start)
-                eta = max(cfg.total_timesteps - global_step, 0) / max(sps, 1e-9)
-                print(f"step {global_step}/{cfg.total_timesteps} | return {np.mean(recent):.1f}"
-                      f" (last {len(recent)}) | {sps:.0f} steps/s | {eta:.0f} s left",
-                      file=sys.stderr, flush=True)
-    finally:  # on Ctrl-C or an error too: keep what was learned
-        save_checkpoint(model_path, policy, value_net, cfg)
+            log.update(global_step, update=update, global_step=global_step,
+                       **{k: f"{values[k]:.6g}" for k in stats})
+            log.show(global_step, last=global_step >= cfg.total_timesteps)
+    finally:  # on Ctrl-C, a kill or an error too: keep what was learned
+        log.close(policy=policy.state_dict(),
+                  value=None if value_net is None else value_net.state_dict())
         envs.close()
-        for log in (progress, updates):
-            log.file.close()
-        if writer:
-            writer.close()
-    train_time = time.time() - start
-
-    returns = evaluate(policy, cfg.env_id, cfg.eval_episodes, cfg.seed, device)
-    return result(cfg, returns, global_step=global_step, train_time_s=round(train_time, 3),
-                  sps=round(global_step / train_time, 1), run_dir=run_dir)
+    train_time = time.time() - log.start
+    return result(cfg, evaluate(policy, cfg, device), log.dir, global_step=global_step,
+                  train_time_s=round(train_time, 3), sps=round(global_step / train_time, 1))
 
 
-def evaluate(policy, env_id, episodes, seed, device):
-    """Returns of `episodes` deterministic episodes (argmax or mean action), seeded from `seed`."""
-    env, _, act_space = make_env(env_id)
+def evaluate(policy, cfg, device):
+    """Returns of cfg.eval_episodes deterministic episodes (argmax or mean action)."""
+    env, _, act_space = make_env(cfg.env_id)
     returns = []
-    for i in range(episodes):
-        obs, _ = env.reset(seed=seed + 10_000 + i)  # fixed seeds: --eval-only reproduces these
+    for i in range(cfg.eval_episodes):
+        obs, _ = env.reset(seed=cfg.seed + 10_000 + i)  # fixed seeds: --eval-only reproduces these
         done, total = False, 0.0
         while not done:
             with torch.no_grad():
@@ -544,86 +380,199 @@ def evaluate(policy, env_id, episodes, seed, device):
     return np.array(returns)
 
 
-def evaluate_checkpoint(given):
-    """--eval-only: rebuild the policy from a checkpoint and evaluate it."""
+def load_agent(cfg, ckpt, obs_space, act_space, device):  # --eval-only: the policy alone
+    policy = Policy(obs_space.shape[0], act_space, cfg.hidden_size, cfg.init_log_std)
+    policy.load_state_dict(ckpt["policy"])
+    return cfg, policy.to(device)
+
+
+def check_config(cfg):  # what LIMITS cannot say: the off-policy modes' estimator and baseline
+    mode = cfg.off_policy_mode if cfg.off_policy_epochs > 1 else None  # None: on-policy
+    if mode == "first_order" and cfg.estimator == "total":
+        raise ConfigError("--off-policy-mode first_order weights steps by the reward-to-go: "
+                          "use --estimator reward-to-go")
+    if mode in ("trajectory", "per_decision") and cfg.baseline != "none":
+        raise ConfigError(f"--off-policy-mode {mode} takes no baseline: "
+                          "use --baseline none, or --off-policy-mode first_order")
+
+
+# === The same in every file below this line (but NAME): flags, envs, logs, checkpoints, main ===
+# It calls, from above: Config, CHOICES, LIMITS, check_config, train, evaluate, load_agent.
+import argparse, csv, dataclasses, inspect, json, os, re, signal, sys, time  # noqa: E401,E402
+NAME = "reinforce"
+
+
+class ConfigError(Exception):
+    """Bad input from the user: reported in one line, exit status 2."""
+
+
+def check(cfg):  # cfg against LIMITS (rules on x such as "0 < x <= 1"), CHOICES, check_config
+    rules = {"seed": "0 <= x < 2**32", **LIMITS, **{k: f"x in {c}" for k, c in CHOICES.items()}}
+    for name, rule in rules.items():  # the seed's range is numpy's; None: a default still to
+        value = getattr(cfg, name)  # be resolved (dqn_ddpg.py)
+        if value is not None and not eval(rule, {"x": value}):  # the rules are this file's text
+            raise ConfigError(f"--{name.replace('_', '-')} must satisfy {rule}, got {value!r}")
+    check_config(cfg)
+    return cfg
+
+
+def setup(cfg):  # check cfg, seed torch and numpy; returns the device to train on
+    check(cfg)
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", cfg.device):
+        raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, not {cfg.device!r}")
+    auto = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(auto if cfg.device == "auto" else cfg.device)
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ConfigError(f"--device {cfg.device}: {torch.cuda.device_count()} CUDA devices here")
+    # Small networks on a CPU: one thread trains as fast as two at half the CPU time (measured
+    # on a 2-core machine), and leaves the other core to the envs and to other runs.
+    torch.set_num_threads(1)
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    return device
+
+
+def make_env(env_id, num_envs=None, same_step=False, async_envs=False):
+    """One env, or num_envs in a vector env (autoreset: NEXT_STEP, or SAME_STEP with same_step)."""
+    mode = gym.vector.AutoresetMode.SAME_STEP if same_step else gym.vector.AutoresetMode.NEXT_STEP
+    try:
+        env = gym.make(env_id) if num_envs is None else gym.make_vec(
+            env_id, num_envs=num_envs, vectorization_mode="async" if async_envs else "sync",
+            vector_kwargs={"autoreset_mode": mode})
+    except (gym.error.Error, ImportError) as e:
+        raise ConfigError(f"cannot make env {env_id!r}: {e}") from None
+    obs_space = env.single_observation_space if num_envs else env.observation_space
+    act_space = env.single_action_space if num_envs else env.action_space
+    flat = [isinstance(s, gym.spaces.Box) and len(s.shape) == 1 for s in (obs_space, act_space)]
+    if not flat[0] or not (flat[1] or isinstance(act_space, gym.spaces.Discrete)):
+        env.close()
+        raise ConfigError(f"{env_id}: needs flat Box observations and Discrete or flat Box "
+                          f"actions, got {obs_space} and {act_space}")
+    return env, obs_space, act_space
+
+
+def to_env_action(actions, act_space):  # Gaussian samples are clipped only on their way out
+    return np.clip(actions, act_space.low, act_space.high) if isinstance(
+        act_space, gym.spaces.Box) else actions
+
+
+class RunLog:
+    """The run dir (config.json, progress.csv, updates.csv, TensorBoard, model.pt); stderr."""
+
+    def __init__(self, cfg, columns=None):
+        self.cfg, self.columns, self.start, self.last_print, self.recent = \
+            cfg, columns, time.time(), 0.0, []
+        self.dir = cfg.run_dir or os.path.join(
+            "runs", f"{NAME}__{cfg.env_id.replace('/', '-')}__{cfg.seed}__{int(self.start)}")
+        try:
+            os.makedirs(self.dir, exist_ok=True)
+            with open(os.path.join(self.dir, "config.json"), "w") as f:
+                json.dump(dataclasses.asdict(cfg), f, indent=2)
+            self.files = [open(os.path.join(self.dir, name), "w", newline="", buffering=1)
+                          for name in ["progress.csv"] + (["updates.csv"] if columns else [])]
+        except OSError as e:  # (line-buffered files: each CSV row is on disk once written)
+            raise ConfigError(f"--run-dir {self.dir}: {e.strerror or e}") from None
+        self.csv = [csv.writer(f) for f in self.files]
+        headers = (["global_step", "episode_return", "episode_length", "wall_time_s"], columns)
+        for writer, header in zip(self.csv, headers):
+            writer.writerow(header)
+        self.writer = None
+        if cfg.tensorboard:  # without the tensorboard package: an ImportError, one line in main
+            from torch.utils.tensorboard import SummaryWriter
+            self.writer = SummaryWriter(self.dir)
+
+    def episode(self, step, episode_return, length):
+        self.recent = (self.recent + [float(episode_return)])[-20:]
+        self.csv[0].writerow([step, episode_return, length, round(time.time() - self.start, 3)])
+        if self.writer:
+            self.writer.add_scalar("charts/episode_return", float(episode_return), step)
+
+    def update(self, step, **values):  # a row of updates.csv: values by column, as given
+        self.csv[1].writerow([values.get(c, "") for c in self.columns])
+        for k, v in values.items() if self.writer else ():
+            self.writer.add_scalar(f"update/{k}", float(v), step)
+
+    def show(self, step, last=False):  # the progress line, every 2 s and at the end (last)
+        now, total = time.time(), self.cfg.total_timesteps
+        if self.cfg.quiet or (now - self.last_print < 2.0 and not last):
+            return
+        self.last_print, sps = now, step / max(now - self.start, 1e-9)
+        mean = (f"return {np.mean(self.recent):.1f} (mean of the last {len(self.recent)} "
+                "episodes)" if self.recent else "no episode finished yet")
+        left = "done" if step >= total else f"{(total - step) / sps:.0f} s left" if sps else ""
+        at = f"{step}/{total}" if step <= total else f"{step} (budget {total}; whole batches)"
+        print(f"step {at} | {mean} | {sps:.0f} steps/s | {left}", file=sys.stderr, flush=True)
+
+    def close(self, **checkpoint):  # model.pt: the config and the given state; close the logs
+        if checkpoint:  # written to a temporary name, then renamed: never half a file
+            path = os.path.join(self.dir, "model.pt")
+            torch.save({"algo": NAME, "config": dataclasses.asdict(self.cfg), **checkpoint},
+                       path + ".tmp")
+            os.replace(path + ".tmp", path)
+        for f in self.files + ([self.writer] if self.writer else []):
+            f.close()
+
+
+def result(cfg, returns, run_dir, **extra):  # what train() returns and main() prints last
+    mean, std = (float(np.mean(returns)), float(np.std(returns))) if len(returns) else (None,) * 2
+    return {"algo": NAME, "env_id": cfg.env_id, "seed": cfg.seed, "total_timesteps":
+            cfg.total_timesteps, "eval_return_mean": mean, "eval_return_std": std,
+            "train_time_s": None, "sps": None, "run_dir": run_dir, **extra}
+
+
+def evaluate_checkpoint(given):  # --eval-only: rebuild the agent, evaluate it as at the end
     path = given.get("checkpoint", "")
-    if not path:
-        raise ConfigError("--eval-only needs --checkpoint PATH")
     if not os.path.isfile(path):
-        raise ConfigError(f"checkpoint not found: {path}")
+        raise ConfigError(f"no checkpoint at {path!r}" if path else
+                          "--eval-only needs --checkpoint")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # not a file that torch.save wrote
+        raise ConfigError(f"{path} is not a checkpoint ({type(e).__name__})") from None
+    writer = f"{ckpt.get('algo')}.py" if isinstance(ckpt, dict) else "another program"
+    if writer != f"{NAME}.py":
+        raise ConfigError(f"{path} was written by {writer}, not {NAME}.py")
+    try:
         cfg = dataclasses.replace(Config(**ckpt["config"]), **given)
-    except Exception as e:  # unreadable, or written by another program or version
-        raise ConfigError(f"{path} is not a reinforce.py checkpoint ({type(e).__name__})") from None
-    if ckpt.get("algo") != "reinforce":
-        raise ConfigError(f"{path} was written by {ckpt.get('algo')!r}, not reinforce.py")
-    check_config(cfg)
-    device = resolve_device(cfg.device)
-    torch.set_num_threads(1)
+    except (KeyError, TypeError):
+        raise ConfigError(f"{path} was written by another version of {NAME}.py") from None
+    device = setup(cfg)
     env, obs_space, act_space = make_env(cfg.env_id)
     env.close()
-    policy = Policy(obs_space.shape[0], act_space, cfg.hidden_size, cfg.init_log_std)
     try:
-        policy.load_state_dict(ckpt["policy"])
-    except RuntimeError:
-        raise ConfigError(f"{path} does not match {cfg.env_id}'s observation or action "
-                          "space") from None
-    returns = evaluate(policy.to(device), cfg.env_id, cfg.eval_episodes, cfg.seed, device)
-    return result(cfg, returns, train_time_s=None, sps=None, run_dir=os.path.dirname(path),
-                  eval_only=True)
+        cfg, agent = load_agent(cfg, ckpt, obs_space, act_space, device)
+    except (RuntimeError, ValueError, KeyError):
+        raise ConfigError(f"{path} does not match {cfg.env_id}'s spaces") from None
+    return result(cfg, evaluate(agent, cfg, device), os.path.dirname(path), eval_only=True)
 
 
-def result(cfg, returns, **extra):
-    """The dict printed as the last stdout line (CONVENTIONS.md section 3)."""
-    has = len(returns) > 0
-    return {"algo": "reinforce", "env_id": cfg.env_id, "seed": cfg.seed,
-            "total_timesteps": cfg.total_timesteps,
-            "eval_return_mean": float(np.mean(returns)) if has else None,
-            "eval_return_std": float(np.std(returns)) if has else None, **extra}
-
-
-# --- Command line: one flag per Config field, so the two cannot drift apart ----------------------
-
-class ArgumentParser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit status 2 (argparse adds a usage block)
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def parse_args(argv=None):
-    """The flags that were given, as {field: value}; the rest keep Config's defaults."""
-    comments = {}  # the one-line comment beside each field becomes its --help text
-    try:
-        for line in inspect.getsource(Config).splitlines():
-            name, _, comment = line.partition("#")
-            if ":" in name and comment:
-                comments[name.split(":")[0].strip()] = comment.strip()
-    except OSError:
-        pass
-    parser = ArgumentParser(prog="reinforce.py", argument_default=argparse.SUPPRESS,
-                            description=__doc__.split("\n")[0])
+def parse_args(argv=None):  # {field: value} of the flags given; a field's comment is its help
+    lines = [line.partition("#") for line in inspect.getsource(Config).splitlines()]
+    comments = {name.split(":")[0].strip(): text.strip() for name, _, text in lines if text}
+    parser = argparse.ArgumentParser(prog=f"{NAME}.py", argument_default=argparse.SUPPRESS,
+                                     description=__doc__.split("\n")[0])
+    parser.error = lambda message: parser.exit(2, f"{NAME}.py: error: {message}\n")  # one line
     for f in dataclasses.fields(Config):
-        flag, text = "--" + f.name.replace("_", "-"), f"{comments.get(f.name, '')} [{f.default}]"
-        if f.type is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, help=text)
-        else:
-            parser.add_argument(flag, type=f.type, choices=CHOICES.get(f.name), help=text)
+        text = comments.get(f.name, "") + ("" if f.default is None else f" [{f.default}]")
+        kind = {"action": argparse.BooleanOptionalAction} if f.type is bool else {
+            "type": f.type, "choices": CHOICES.get(f.name)}
+        parser.add_argument("--" + f.name.replace("_", "-"), help=text, **kind)
     return vars(parser.parse_args(argv))
 
 
 def main(argv=None):
     given = parse_args(argv)
-    try:
-        result = evaluate_checkpoint(given) if given.get("eval_only") else train(Config(**given))
-    except ConfigError as e:
-        print(f"reinforce.py: error: {e}", file=sys.stderr)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a plain kill acts as Ctrl-C:
+    try:  # a KeyboardInterrupt, so that train's `finally` saves the model
+        out = evaluate_checkpoint(given) if given.get("eval_only") else train(Config(**given))
+    except (ConfigError, ImportError) as e:  # ImportError: an optional package is missing
+        print(f"{NAME}.py: error: {e}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
-        print("reinforce.py: interrupted; the model and logs written so far are kept",
-              file=sys.stderr)
+        print(f"{NAME}.py: interrupted; the model and the logs so far are kept", file=sys.stderr)
         sys.exit(130)
-    print(json.dumps(result))
-    return result
+    print(json.dumps(out))
+    return out
 
 
 if __name__ == "__main__":

@@ -5,10 +5,6 @@ the gradient of J(theta) computed in closed form; nothing here is sampled except
 says so.
 """
 import json
-import os
-import signal
-import subprocess
-import sys
 
 import gymnasium as gym
 import numpy as np
@@ -18,14 +14,12 @@ from hypothesis import given, strategies as st
 from torch.func import vmap
 
 import reinforce
-from envs import ReachEnv, register_reach_env
+from envs import register_reach_env
 from mdp import (enumerate_trajectories, exact_grad_J, expected_gradient, gradient_variance,
                  per_trajectory_gradients, policy_probs, random_mdp, random_theta)
 from reinforce import (discounted_returns, off_policy_surrogate, optimal_baseline,
                        reinforce_surrogate)
-from terminal import popen_like_a_terminal
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXACT = 1e-8  # float64 sums of at most 6561 terms: round-off is ~1e-14
 
 mdps = st.tuples(st.integers(2, 3), st.integers(2, 3), st.integers(3, 4), st.integers(0, 10**6))
@@ -374,101 +368,44 @@ def test_gaussian_policy_learns_a_continuous_task(tmp_path):
     assert result["eval_return_mean"] > -12
 
 
-# --- the command line contract --------------------------------------------------------------------
+# --- reinforce.py's own flags ---------------------------------------------------------------------
 
-def run_cli(*args, timeout=120):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "reinforce.py"), *args],
-                          capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+def run_main(capsys, *args):
+    reinforce.main([*args, "--quiet"])
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--env-id", "NoSuchEnv-v0"], "cannot make env"),
     (["--gamma", "1.5"], "--gamma"),
-    (["--seed", "-1"], "--seed"),
     (["--learning-rate", "-1"], "--learning-rate"),
     (["--baseline", "median"], "--baseline"),
-    (["--ent-coef", "nan"], "--ent-coef must be finite"),
+    (["--ent-coef", "nan"], "--ent-coef"),
+    (["--init-log-std", "inf"], "--init-log-std"),
     (["--off-policy-epochs", "2", "--estimator", "total"], "--estimator reward-to-go"),
-    (["--env-id", "FrozenLake-v1"], "observations must be a flat Box"),
-    (["--device", "cuda:7"], "--device"),
-    (["--eval-only", "--checkpoint", "no/such/model.pt"], "checkpoint not found"),
-    (["--eval-only"], "--checkpoint"),
+    (["--off-policy-epochs", "2", "--off-policy-mode", "per_decision"], "--baseline none"),
 ])
-def test_bad_input_is_one_line_and_exit_status_2(args, message, tmp_path):
-    proc = run_cli(*args, "--run-dir", str(tmp_path / "run"))
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], proc.stderr
-    assert "Traceback" not in proc.stderr
+def test_bad_hyperparameters_are_one_line_and_exit_status_2(args, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        reinforce.main(args + ["--run-dir", str(tmp_path / "run"), "--quiet"])
+    assert exit_info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines
+    assert not (tmp_path / "run").exists()  # refused before anything ran
 
 
-class MultiActionEnv(ReachEnv):
-    action_space = gym.spaces.MultiDiscrete([2, 3])
-
-
-def test_unsupported_action_space_is_one_line_and_exit_status_2(capsys):
-    gym.register("MultiActionEnv-v0", entry_point=MultiActionEnv, max_episode_steps=5)
-    with pytest.raises(SystemExit) as exit_:
-        reinforce.main(["--env-id", "MultiActionEnv-v0", "--quiet"])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert exit_.value.code == 2 and len(err) == 1 and "actions must be Discrete" in err[0]
-
-
-def test_tiny_run_writes_its_outputs_and_eval_only_reproduces_it(tmp_path):
-    run_dir = tmp_path / "run"
-    proc = run_cli("--total-timesteps", "3000", "--batch-episodes", "10", "--eval-episodes", "3",
-                   "--run-dir", str(run_dir), "--quiet")
-    assert proc.returncode == 0, proc.stderr
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    for key in ("algo", "env_id", "seed", "total_timesteps", "eval_return_mean", "eval_return_std",
-                "train_time_s", "sps", "run_dir"):
-        assert key in result
+def test_the_last_batch_runs_whole_and_the_checkpoint_keeps_v(tmp_path, capsys):
+    """Batches are whole episodes, so the run ends past the budget, at the last episode's end;
+    model.pt carries V(s) too (benchmarks/reinforce_variance.py reuses it)."""
+    result = run_main(capsys, "--total-timesteps", "3000", "--batch-episodes", "10",
+                      "--eval-episodes", "1", "--run-dir", str(tmp_path))
     assert result["global_step"] >= 3000
-    assert json.load(open(run_dir / "config.json"))["total_timesteps"] == 3000
-    rows = open(run_dir / "progress.csv").read().splitlines()
-    assert rows[0] == "global_step,episode_return,episode_length,wall_time_s"
-    assert int(rows[-1].split(",")[0]) == result["global_step"]
-    assert len(open(run_dir / "updates.csv").read().splitlines()) >= 4  # header + 3 updates
-    again = run_cli("--eval-only", "--checkpoint", str(run_dir / "model.pt"))
-    assert again.returncode == 0, again.stderr
-    replay = json.loads(again.stdout.strip().splitlines()[-1])
-    assert (replay["eval_return_mean"], replay["eval_return_std"]) == \
-        (result["eval_return_mean"], result["eval_return_std"])
-    # the same checkpoint on an env of another shape is refused, not crashed on
-    wrong = run_cli("--eval-only", "--checkpoint", str(run_dir / "model.pt"),
-                    "--env-id", "Acrobot-v1")
-    assert wrong.returncode == 2 and "does not match" in wrong.stderr
-
-
-def test_same_seed_same_run_on_cpu(tmp_path):
-    outs = []
-    for name in ("a", "b"):
-        proc = run_cli("--device", "cpu", "--total-timesteps", "2000", "--batch-episodes", "8", "--seed", "3",
-                       "--baseline", "optimal", "--run-dir", str(tmp_path / name), "--quiet",
-                       "--eval-episodes", "2")
-        assert proc.returncode == 0, proc.stderr
-        rows = [r.split(",")[:3] for r in open(tmp_path / name / "progress.csv")]
-        outs.append((rows, json.loads(proc.stdout.splitlines()[-1])["eval_return_mean"]))
-    assert outs[0] == outs[1]
-
-
-def test_ctrl_c_keeps_the_model_and_the_logs(tmp_path):
-    run_dir = tmp_path / "run"
-    proc = popen_like_a_terminal([sys.executable, os.path.join(ROOT, "reinforce.py"), "--run-dir",
-                             str(run_dir), "--total-timesteps", "10000000", "--batch-episodes", "8"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        proc.stderr.readline()  # the first progress line: training is under way
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
-    assert proc.returncode == 130, err
-    assert "interrupted" in err and "Traceback" not in err
-    assert (run_dir / "model.pt").exists() and not (run_dir / "model.pt.tmp").exists()
-    assert len(open(run_dir / "progress.csv").read().splitlines()) > 1
-    ok = run_cli("--eval-only", "--checkpoint", str(run_dir / "model.pt"), "--eval-episodes", "1")
-    assert ok.returncode == 0, ok.stderr
+    rows = open(tmp_path / "progress.csv").read().splitlines()[1:]
+    assert int(rows[-1].split(",")[0]) == result["global_step"] and len(rows) % 10 == 0
+    updates = open(tmp_path / "updates.csv").read().splitlines()[1:]
+    assert len(updates) == len(rows) // 10  # one update per batch of 10 episodes
+    assert int(updates[-1].split(",")[1]) == result["global_step"]
+    ckpt = torch.load(tmp_path / "model.pt", weights_only=True)
+    assert ckpt["value"] is not None and ckpt["policy"]
 
 
 @pytest.mark.parametrize("flags", [
@@ -479,9 +416,8 @@ def test_ctrl_c_keeps_the_model_and_the_logs(tmp_path):
     ["--off-policy-epochs", "2", "--off-policy-mode", "per_decision", "--baseline", "none"],
     ["--env-id", "Pendulum-v1", "--ent-coef", "0.01"],
 ])
-def test_every_variant_trains_and_logs_finite_losses(flags, tmp_path):
-    proc = run_cli(*flags, "--total-timesteps", "1200", "--batch-episodes", "8", "--quiet",
-                   "--eval-episodes", "1", "--run-dir", str(tmp_path))
-    assert proc.returncode == 0, proc.stderr
+def test_every_variant_trains_and_logs_finite_losses(flags, tmp_path, capsys):
+    run_main(capsys, *flags, "--total-timesteps", "1200", "--batch-episodes", "8",
+             "--eval-episodes", "1", "--run-dir", str(tmp_path))
     rows = open(tmp_path / "updates.csv").read().splitlines()[1:]
     assert rows and all(np.isfinite(float(x)) for row in rows for x in row.split(","))
