@@ -13,7 +13,7 @@ C="--env-id CartPole-v1 --seeds 5 --target 475"
 P="--env-id Pendulum-v1 --seeds 5"
 PPO_P="--num-envs 4 --num-steps 512 --minibatch-size 64 --update-epochs 10 --gamma 0.9 --gae-lambda 0.95"
 GAE_P="--norm-obs --gamma 0.9 --num-steps 8 --learning-rate 1e-3 --value-epochs 3 --value-minibatches 1 --anneal-lr"
-TRPO_P="--gamma 0.9 --gae-lambda 0.95 --normalize-obs --num-steps 1024"
+TRPO_P="--gamma 0.9 --gae-lambda 0.95 --norm-obs --num-steps 1024"
 
 lane_a() {
   $R --algo ppo $C --name ppo_cartpole -- --total-timesteps 100000

@@ -41,7 +41,7 @@ PAIRS = {
     "a2c": dict(ours=["actor_critic.py"], sb3="a2c", target=475),
     "trpo": dict(ours=["npg_trpo.py", "--algo", "trpo"], sb3="trpo", target=475),
     "trpo_pendulum": dict(ours=["npg_trpo.py", "--algo", "trpo", "--gamma", "0.9", "--gae-lambda",
-                                "0.95", "--normalize-obs", "--num-steps", "1024"],
+                                "0.95", "--norm-obs", "--num-steps", "1024"],
                           sb3="trpo_pendulum", target=-250),
     "dqn": dict(ours=["dqn_ddpg.py"], sb3="dqn", target=475),
     "ddpg": dict(ours=["dqn_ddpg.py"], sb3="ddpg", target=-200,

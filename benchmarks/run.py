@@ -44,6 +44,28 @@ def git_commit():
     return commit + ("+dirty" if dirty else "")
 
 
+# Flags renamed since a result ran (#15: one name for one thing across files): old words ->
+# today's. same_behaviour.py runs a row's base side with the old names and its head side with
+# these; the comparison table shows a row's command as it is spelled today.
+RENAMES = {
+    "npg_trpo": {("--normalize-obs",): ("--norm-obs",),
+                 ("--value-minibatch",): ("--value-minibatch-size",)},
+    "ppo": {("--normalize", "on"): ("--norm-obs",), ("--normalize", "off"): ("--no-norm-obs",),
+            ("--normalize", "auto"): ()},
+    "a3c": {("--value-coef",): ("--vf-coef",)},
+}
+
+
+def todays_flags(algo, words):
+    """words (a command's flags) with every renamed flag of algo spelled as today."""
+    out, i = [], 0
+    while i < len(words):
+        old = next((o for o in RENAMES.get(algo, {}) if tuple(words[i:i + len(o)]) == o), None)
+        out += RENAMES[algo][old] if old else [words[i]]
+        i += len(old) if old else 1
+    return out
+
+
 def file_sha256(algo):
     """The algorithm file's content hash: pins the code a result came from, committed or not."""
     path = os.path.join(ROOT, f"{algo}.py")
@@ -62,11 +84,16 @@ def vouched_hashes(recorded_sha, checks=()):
 
 
 def changed_since(recorded_sha, algo, checks=()):
-    """' (file changed since)' when the algorithm file's hash is neither the one a result
-    recorded nor one its behaviour checks lead to: the mark a table puts beside a result of an
-    older version of the file."""
-    current = file_sha256(algo) in vouched_hashes(recorded_sha, checks)
-    return "" if current else " (file changed since)"
+    """The mark a table puts beside a result: '' when it ran at the algorithm file's hash;
+    ' (checked same at COMMIT)' when a behaviour check leads from its hash to the file's (the
+    commit of the check that reached it); ' (file changed since)' otherwise."""
+    now = file_sha256(algo)
+    if now == recorded_sha:
+        return ""
+    if now in vouched_hashes(recorded_sha, checks):
+        head = next(c["head"] for c in checks if c["sha256"] == now)
+        return f" (checked same at {head})"
+    return " (file changed since)"
 
 
 def machine():
@@ -307,7 +334,8 @@ def compare_table():
                                f"({s[w]['seeds_with_training_return_at_target']})")
         stale = changed_since(s["algo_sha256"], s["algo"], s.get("behaviour_checks", ()))
         sb3 = f"{s['sb3_algo']} ({s['sb3_version']})" + ("*" if s["note"] else "")
-        lines.append(f"| {name} | {s['ours_command']} | {sb3} | {s['env_id']} "
+        command = " ".join(todays_flags(s["algo"], s["ours_command"].split()))
+        lines.append(f"| {name} | {command} | {sb3} | {s['env_id']} "
                      f"| {s['total_timesteps']:,} | {s['seeds']} | {ev('ours')} | {ev('sb3')} "
                      f"| {both(s, 'seeds_eval_at_target', '{}')} (>= {s['target']:g}) "
                      f"| {to_target('ours')} / {to_target('sb3')} "

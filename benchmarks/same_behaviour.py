@@ -48,7 +48,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import RESULTS, ROOT, file_sha256, git_commit, machine, vouched_hashes  # noqa: E402
+from run import (RENAMES, RESULTS, ROOT, file_sha256, git_commit, machine,  # noqa: E402
+                 vouched_hashes)
 
 # (random warm-up steps, steps after it) at --budget-scale 1; dqn_ddpg is "dqn" or "ddpg"
 BUDGETS = {"reinforce": (0, 10_000), "actor_critic": (0, 10_000), "gae": (0, 10_000),
@@ -59,13 +60,6 @@ SEEDS = {"ddpg": (1,)}  # a DDPG run takes about 10 s; every other case is a few
 DEFAULT_SEEDS = (1, 2, 3)
 
 # old flag words -> new ones, per file: rows store the flags they ran with (the base's names)
-RENAMES = {
-    "npg_trpo": {("--normalize-obs",): ("--norm-obs",),
-                 ("--value-minibatch",): ("--value-minibatch-size",)},
-    "ppo": {("--normalize", "on"): ("--norm-obs",), ("--normalize", "off"): ("--no-norm-obs",),
-            ("--normalize", "auto"): ()},
-    "a3c": {("--value-coef",): ("--vf-coef",)},
-}
 CSVS = ("progress.csv", "updates.csv")
 FINAL_KEYS = ("eval_return_mean", "eval_return_std", "global_step")
 RUN_TIMEOUT_S = 900

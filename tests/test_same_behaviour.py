@@ -15,7 +15,7 @@ import same_behaviour as sb  # noqa: E402
 
 
 def check(base, head):
-    return {"base_sha256": base, "sha256": head}
+    return {"base_sha256": base, "sha256": head, "head": f"commit-{head}"}
 
 
 # --- current: run at the file's hash, or checked equal to it -----------------------------------
@@ -24,10 +24,11 @@ def test_a_row_is_current_at_its_own_hash_or_where_its_checks_lead(monkeypatch):
     monkeypatch.setattr(run, "file_sha256", lambda algo: "c")
     assert run.changed_since("c", "ppo") == ""
     assert run.changed_since("a", "ppo") == " (file changed since)"
-    assert run.changed_since("a", "ppo", [check("a", "c")]) == ""
-    assert run.changed_since("a", "ppo", [check("b", "c"), check("a", "b")]) == ""  # any order
-    assert run.changed_since("a", "ppo", [check("x", "c")]) != ""  # from another hash: no chain
-    assert run.changed_since("a", "ppo", [check("c", "a")]) != ""  # a check runs one way
+    assert run.changed_since("a", "ppo", [check("a", "c")]) == " (checked same at commit-c)"
+    assert run.changed_since("a", "ppo", [check("b", "c"), check("a", "b")]) == \
+        " (checked same at commit-c)"  # any order
+    assert run.changed_since("a", "ppo", [check("x", "c")]) == " (file changed since)"  # no chain
+    assert run.changed_since("a", "ppo", [check("c", "a")]) == " (file changed since)"  # one way
 
 
 def test_vouched_hashes_follows_branches_and_ends_on_cycles():
@@ -47,6 +48,7 @@ def test_the_table_drops_the_stale_mark_of_a_checked_row(tmp_path, monkeypatch):
     row["behaviour_checks"] = [check("old", "new")]
     (tmp_path / "toy_cartpole.json").write_text(json.dumps(row))
     assert "(file changed since)" not in run.table()[-1]
+    assert "abc1234 (checked same at commit-new)" in run.table()[-1]
 
 
 # --- the comparison ----------------------------------------------------------------------------
