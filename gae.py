@@ -28,14 +28,7 @@ Usage:
         --num-steps 8 --learning-rate 1e-3 --value-epochs 3 --value-minibatches 1 --anneal-lr
     python gae.py --eval-only --checkpoint runs/<run>/model.pt --eval-episodes 20
 """
-import argparse
-import csv
-import dataclasses
-import inspect
-import json
 import math
-import os
-import sys
 import time
 from dataclasses import dataclass
 
@@ -72,6 +65,16 @@ class Config:
     eval_only: bool = False  # load --checkpoint and only evaluate it
     tensorboard: bool = False  # also write TensorBoard events
     quiet: bool = False  # no progress lines
+
+
+# Each flag's range as a rule on its value x, refused in one line before anything runs; no flag
+# here is limited to a fixed set of choices.
+CHOICES = {}
+LIMITS = {"total_timesteps": "x > 0", "num_envs": "x > 0", "num_steps": "x > 0",
+          "learning_rate": "x > 0", "value_learning_rate": "x > 0", "value_minibatches": "x > 0",
+          "hidden_size": "x > 0", "max_grad_norm": "x > 0", "gamma": "0 < x <= 1",
+          "gae_lambda": "0 <= x <= 1", "ent_coef": "x >= 0", "value_epochs": "x >= 0",
+          "eval_episodes": "x >= 0"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,92 +161,6 @@ class ObsNorm(nn.Module):
         self.count.copy_(total)
 
 
-# ---------------------------------------------------------------------------------------------
-# Environment, checks and logging
-# ---------------------------------------------------------------------------------------------
-
-class ConfigError(Exception):
-    """Bad input from the user: reported in one line, exit status 2."""
-
-
-def check_config(cfg):
-    if not 0 <= cfg.seed < 2**32:  # numpy's seed range
-        raise ConfigError(f"--seed must be in [0, 2**32), got {cfg.seed}")
-    positive = ("total_timesteps", "num_envs", "num_steps", "learning_rate",
-                "value_learning_rate", "value_minibatches", "hidden_size", "max_grad_norm")
-    for name in positive:
-        if not getattr(cfg, name) > 0:
-            raise ConfigError(f"--{name.replace('_', '-')} must be > 0, got {getattr(cfg, name)}")
-    if not 0.0 < cfg.gamma <= 1.0:
-        raise ConfigError(f"--gamma must be in (0, 1], got {cfg.gamma}")
-    if not 0.0 <= cfg.gae_lambda <= 1.0:
-        raise ConfigError(f"--gae-lambda must be in [0, 1], got {cfg.gae_lambda}")
-    if not (cfg.ent_coef >= 0 and cfg.value_epochs >= 0 and cfg.eval_episodes >= 0):
-        raise ConfigError("--ent-coef, --value-epochs and --eval-episodes must be >= 0")
-
-
-def resolve_device(name):
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, not {name!r}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"--device {name}: CUDA is not available on this machine")
-    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise ConfigError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s)")
-    if device.type not in ("cpu", "cuda"):
-        raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, not {name!r}")
-    return device
-
-
-def make_env(env_id, num_envs=None):
-    """One env (num_envs None) or a synchronous vector env; unsupported spaces are errors."""
-    try:
-        env = gym.make(env_id) if num_envs is None else gym.make_vec(
-            env_id, num_envs=num_envs, vectorization_mode="sync",
-            vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.NEXT_STEP})
-    except (gym.error.Error, ImportError, ModuleNotFoundError) as e:
-        raise ConfigError(f"cannot make env {env_id!r}: {e}") from None
-    obs_space = env.single_observation_space if num_envs else env.observation_space
-    act_space = env.single_action_space if num_envs else env.action_space
-    if not (isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) == 1):
-        env.close()
-        raise ConfigError(f"{env_id}: observations must be a flat Box, got {obs_space}")
-    box = isinstance(act_space, gym.spaces.Box) and len(act_space.shape) == 1
-    if not (isinstance(act_space, gym.spaces.Discrete) or box):
-        env.close()
-        raise ConfigError(f"{env_id}: actions must be Discrete or a flat Box, got {act_space}")
-    return env, obs_space, act_space
-
-
-def to_env_action(actions, act_space):
-    """Gaussian samples are clipped to the bounds only here, on their way to the env."""
-    if isinstance(act_space, gym.spaces.Box):
-        return np.clip(actions, act_space.low, act_space.high)
-    return actions
-
-
-class CsvLog:
-    """A CSV file flushed row by row, so an interrupted run keeps its data."""
-
-    def __init__(self, path, columns):
-        self.file = open(path, "w", newline="")
-        self.writer = csv.writer(self.file)
-        self.writer.writerow(columns)
-
-    def write(self, row):
-        self.writer.writerow(row)
-        self.file.flush()
-
-
-def save_checkpoint(path, policy, value_net, obs_norm, cfg):
-    tmp = path + ".tmp"  # write, then rename: a crash never leaves a half-written model
-    torch.save({"algo": "gae", "config": dataclasses.asdict(cfg), "policy": policy.state_dict(),
-                "value": value_net.state_dict(), "obs_norm": obs_norm.state_dict()}, tmp)
-    os.replace(tmp, path)
-
 
 # ---------------------------------------------------------------------------------------------
 # Training
@@ -323,39 +240,17 @@ def update(policy, value_net, opt, value_opt, batch, cfg, generator):
             "explained_variance": explained.item()}
 
 
+STATS = ["policy_loss", "value_loss", "entropy", "grad_norm", "explained_variance",
+         "learning_rate"]
+
+
 def train(cfg):
     """Train a policy with GAE advantages; return the result dict printed as the last line."""
-    check_config(cfg)
-    device = resolve_device(cfg.device)
-    # Small MLPs on a CPU: one thread is as fast as several here and leaves the other cores
-    # to other runs (the benchmarks run one process per seed).
-    torch.set_num_threads(1)
-    torch.manual_seed(cfg.seed)
-    np.random.seed(cfg.seed)
+    device = setup(cfg)
     generator = torch.Generator().manual_seed(cfg.seed)  # V's minibatch order
     envs, obs_space, act_space = make_env(cfg.env_id, cfg.num_envs)
     first_obs, _ = envs.reset(seed=cfg.seed)  # later resets continue these seeded generators
     envs.action_space.seed(cfg.seed)
-
-    run_dir = cfg.run_dir or os.path.join(
-        "runs", f"gae__{cfg.env_id.replace('/', '-')}__{cfg.seed}__{int(time.time())}")
-    os.makedirs(run_dir, exist_ok=True)
-    with open(os.path.join(run_dir, "config.json"), "w") as f:
-        json.dump(dataclasses.asdict(cfg), f, indent=2)
-    progress = CsvLog(os.path.join(run_dir, "progress.csv"),
-                      ["global_step", "episode_return", "episode_length", "wall_time_s"])
-    stat_names = ["policy_loss", "value_loss", "entropy", "grad_norm", "explained_variance",
-                  "learning_rate"]
-    updates = CsvLog(os.path.join(run_dir, "updates.csv"), ["update", "global_step"] + stat_names)
-    writer = None
-    if cfg.tensorboard:
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            raise ConfigError("--tensorboard needs the tensorboard package: "
-                              "pip install tensorboard") from None
-        writer = SummaryWriter(run_dir)
-
     obs_dim = obs_space.shape[0]
     policy = Policy(obs_dim, act_space, cfg.hidden_size, cfg.init_log_std).to(device)
     value_net = mlp(obs_dim, 1, cfg.hidden_size).to(device)
@@ -368,8 +263,8 @@ def train(cfg):
     if cfg.norm_obs:
         obs_norm.update(torch.as_tensor(first_obs, device=device))
 
-    global_step, update_index, recent = 0, 0, []
-    start = last_print = time.time()
+    log = RunLog(cfg, ["update", "global_step"] + STATS)
+    global_step, update_index = 0, 0
     try:
         while global_step < cfg.total_timesteps:
             # the last rollout is shortened so that training stops near total_timesteps
@@ -378,11 +273,7 @@ def train(cfg):
             batch, episodes = collect_rollout(envs, policy, value_net, normalize, state,
                                               num_steps, device)
             for steps, ep_return, ep_length in episodes:
-                recent = (recent + [ep_return])[-20:]
-                progress.write([global_step + steps, ep_return, ep_length,
-                                round(time.time() - start, 3)])
-                if writer:
-                    writer.add_scalar("charts/episode_return", ep_return, global_step + steps)
+                log.episode(global_step + steps, ep_return, ep_length)
             if not batch["valid"].any():  # a short last rollout of reset steps only
                 continue
             if cfg.anneal_lr:  # late steps small: one noisy batch cannot undo what was learned
@@ -395,40 +286,27 @@ def train(cfg):
             if cfg.norm_obs:  # frozen during the rollout and its update, so both saw one pi
                 obs_norm.update(batch["raw_obs"][batch["valid"]])
             update_index += 1
-            updates.write([update_index, global_step] + [f"{stats[k]:.6g}" for k in stat_names])
-            if writer:
-                for k in stat_names:
-                    writer.add_scalar(f"losses/{k}", stats[k], global_step)
-            now = time.time()
-            if not cfg.quiet and (now - last_print >= 2.0 or global_step >= cfg.total_timesteps):
-                last_print = now
-                sps = global_step / (now - start)
-                eta = (cfg.total_timesteps - global_step) / max(sps, 1e-9)
-                mean_return = f"{np.mean(recent):.1f}" if recent else "n/a"
-                print(f"step {global_step}/{cfg.total_timesteps} | return {mean_return}"
-                      f" (last {len(recent)}) | {sps:.0f} steps/s | {eta:.0f} s left",
-                      file=sys.stderr, flush=True)
-    finally:  # on Ctrl-C or an error too: keep what was learned
-        save_checkpoint(os.path.join(run_dir, "model.pt"), policy, value_net, obs_norm, cfg)
+            log.update(global_step, update=update_index, global_step=global_step,
+                       **{k: f"{v:.6g}" for k, v in stats.items()})
+            log.show(global_step, last=global_step >= cfg.total_timesteps)
+    finally:  # on Ctrl-C, a kill or an error too: keep what was learned
         envs.close()
-        for log in (progress, updates):
-            log.file.close()
-        if writer:
-            writer.close()
-    train_time = time.time() - start
-
-    returns = evaluate(policy, normalize, cfg.env_id, cfg.eval_episodes, cfg.seed, device)
-    return result_dict(cfg, returns, run_dir, global_step=global_step,
-                       train_time_s=round(train_time, 3), sps=round(global_step / train_time, 1))
+        log.close(policy=policy.state_dict(), value=value_net.state_dict(),
+                  obs_norm=obs_norm.state_dict())
+    train_time = time.time() - log.start
+    returns = evaluate((policy, normalize), cfg, device)
+    return result(cfg, returns, log.dir, gae_lambda=cfg.gae_lambda, global_step=global_step,
+                  train_time_s=round(train_time, 3), sps=round(global_step / train_time, 1))
 
 
-def evaluate(policy, normalize, env_id, episodes, seed, device):
-    """Returns of `episodes` deterministic episodes (argmax or mean action), seeded from `seed`.
-    normalize: the run's ObsNorm, or nn.Identity() when observations were not normalised."""
-    env, _, act_space = make_env(env_id)
+def evaluate(agent, cfg, device):
+    """Returns of cfg.eval_episodes deterministic episodes (argmax or mean action). agent:
+    (policy, normalize), normalize the run's ObsNorm or nn.Identity() without --norm-obs."""
+    policy, normalize = agent
+    env, _, act_space = make_env(cfg.env_id)
     returns = []
-    for i in range(episodes):
-        obs, _ = env.reset(seed=seed + 10_000 + i)  # fixed seeds: --eval-only reproduces these
+    for i in range(cfg.eval_episodes):
+        obs, _ = env.reset(seed=cfg.seed + 10_000 + i)  # fixed seeds: --eval-only repeats these
         done, total = False, 0.0
         while not done:
             obs = torch.as_tensor(obs, dtype=torch.float32, device=device)[None]
@@ -443,89 +321,196 @@ def evaluate(policy, normalize, env_id, episodes, seed, device):
     return np.array(returns)
 
 
-def result_dict(cfg, returns, run_dir, **extra):
-    return {"algo": "gae", "env_id": cfg.env_id, "seed": cfg.seed,
-            "total_timesteps": cfg.total_timesteps, "gae_lambda": cfg.gae_lambda,
-            "eval_return_mean": float(np.mean(returns)) if len(returns) else None,
-            "eval_return_std": float(np.std(returns)) if len(returns) else None,
+def load_agent(cfg, ckpt, obs_space, act_space, device):
+    """--eval-only: the policy and the observation statistics that the run saved."""
+    policy = Policy(obs_space.shape[0], act_space, cfg.hidden_size, cfg.init_log_std)
+    obs_norm = ObsNorm(obs_space.shape[0])
+    policy.load_state_dict(ckpt["policy"])
+    obs_norm.load_state_dict(ckpt["obs_norm"])
+    return cfg, (policy.to(device), obs_norm.to(device) if cfg.norm_obs else nn.Identity())
+
+
+def check_config(cfg):
+    """No rule here spans two fields: LIMITS says them all."""
+
+
+# === The same in every file below this line (but NAME): flags, envs, logs, checkpoints, main ===
+# It calls, from above: Config, CHOICES, LIMITS, check_config, train, evaluate, load_agent.
+import argparse, csv, dataclasses, inspect, json, os, re, signal, sys, time  # noqa: E401,E402
+NAME = "gae"
+
+
+class ConfigError(Exception):
+    """Bad input from the user: reported in one line, exit status 2."""
+
+
+def check(cfg):  # cfg against LIMITS (rules on x such as "0 < x <= 1"), CHOICES, check_config
+    rules = {"seed": "0 <= x < 2**32", **LIMITS, **{k: f"x in {c}" for k, c in CHOICES.items()}}
+    for name, rule in rules.items():  # the seed's range is numpy's; None: a default still to
+        value = getattr(cfg, name)  # be resolved (dqn_ddpg.py)
+        if value is not None and not eval(rule, {"x": value}):  # the rules are this file's text
+            raise ConfigError(f"--{name.replace('_', '-')} must satisfy {rule}, got {value!r}")
+    check_config(cfg)
+    return cfg
+
+
+def setup(cfg):  # check cfg, seed torch and numpy; returns the device to train on
+    check(cfg)
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", cfg.device):
+        raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, not {cfg.device!r}")
+    auto = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(auto if cfg.device == "auto" else cfg.device)
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ConfigError(f"--device {cfg.device}: {torch.cuda.device_count()} CUDA devices here")
+    # Small networks on a CPU: one thread trains as fast as two at half the CPU time (measured
+    # on a 2-core machine), and leaves the other core to the envs and to other runs.
+    torch.set_num_threads(1)
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    return device
+
+
+def make_env(env_id, num_envs=None, same_step=False, async_envs=False):
+    """One env, or num_envs in a vector env (autoreset: NEXT_STEP, or SAME_STEP with same_step)."""
+    mode = gym.vector.AutoresetMode.SAME_STEP if same_step else gym.vector.AutoresetMode.NEXT_STEP
+    try:
+        env = gym.make(env_id) if num_envs is None else gym.make_vec(
+            env_id, num_envs=num_envs, vectorization_mode="async" if async_envs else "sync",
+            vector_kwargs={"autoreset_mode": mode})
+    except (gym.error.Error, ImportError) as e:
+        raise ConfigError(f"cannot make env {env_id!r}: {e}") from None
+    obs_space = env.single_observation_space if num_envs else env.observation_space
+    act_space = env.single_action_space if num_envs else env.action_space
+    flat = [isinstance(s, gym.spaces.Box) and len(s.shape) == 1 for s in (obs_space, act_space)]
+    if not flat[0] or not (flat[1] or isinstance(act_space, gym.spaces.Discrete)):
+        env.close()
+        raise ConfigError(f"{env_id}: needs flat Box observations and Discrete or flat Box "
+                          f"actions, got {obs_space} and {act_space}")
+    return env, obs_space, act_space
+
+
+def to_env_action(actions, act_space):  # Gaussian samples are clipped only on their way out
+    return np.clip(actions, act_space.low, act_space.high) if isinstance(
+        act_space, gym.spaces.Box) else actions
+
+
+class RunLog:
+    """The run dir (config.json, progress.csv, updates.csv, TensorBoard, model.pt); stderr."""
+
+    def __init__(self, cfg, columns=None):
+        self.cfg, self.columns, self.start, self.last_print, self.recent = \
+            cfg, columns, time.time(), 0.0, []
+        self.dir = cfg.run_dir or os.path.join(
+            "runs", f"{NAME}__{cfg.env_id.replace('/', '-')}__{cfg.seed}__{int(self.start)}")
+        try:
+            os.makedirs(self.dir, exist_ok=True)
+            with open(os.path.join(self.dir, "config.json"), "w") as f:
+                json.dump(dataclasses.asdict(cfg), f, indent=2)
+            self.files = [open(os.path.join(self.dir, name), "w", newline="", buffering=1)
+                          for name in ["progress.csv"] + (["updates.csv"] if columns else [])]
+        except OSError as e:  # (line-buffered files: each CSV row is on disk once written)
+            raise ConfigError(f"--run-dir {self.dir}: {e.strerror or e}") from None
+        self.csv = [csv.writer(f) for f in self.files]
+        headers = (["global_step", "episode_return", "episode_length", "wall_time_s"], columns)
+        for writer, header in zip(self.csv, headers):
+            writer.writerow(header)
+        self.writer = None
+        if cfg.tensorboard:  # without the tensorboard package: an ImportError, one line in main
+            from torch.utils.tensorboard import SummaryWriter
+            self.writer = SummaryWriter(self.dir)
+
+    def episode(self, step, episode_return, length):
+        self.recent = (self.recent + [float(episode_return)])[-20:]
+        self.csv[0].writerow([step, episode_return, length, round(time.time() - self.start, 3)])
+        if self.writer:
+            self.writer.add_scalar("charts/episode_return", float(episode_return), step)
+
+    def update(self, step, **values):  # a row of updates.csv: values by column, as given
+        self.csv[1].writerow([values.get(c, "") for c in self.columns])
+        for k, v in values.items() if self.writer else ():
+            self.writer.add_scalar(f"update/{k}", float(v), step)
+
+    def show(self, step, last=False):  # the progress line, every 2 s and at the end (last)
+        now, total = time.time(), self.cfg.total_timesteps
+        if self.cfg.quiet or (now - self.last_print < 2.0 and not last):
+            return
+        self.last_print, sps = now, step / max(now - self.start, 1e-9)
+        mean = (f"return {np.mean(self.recent):.1f} (mean of the last {len(self.recent)} "
+                "episodes)" if self.recent else "no episode finished yet")
+        left = "done" if step >= total else f"{(total - step) / sps:.0f} s left" if sps else ""
+        at = f"{step}/{total}" if step <= total else f"{step} (budget {total}; whole batches)"
+        print(f"step {at} | {mean} | {sps:.0f} steps/s | {left}", file=sys.stderr, flush=True)
+
+    def close(self, **checkpoint):  # model.pt: the config and the given state; close the logs
+        if checkpoint:  # written to a temporary name, then renamed: never half a file
+            path = os.path.join(self.dir, "model.pt")
+            torch.save({"algo": NAME, "config": dataclasses.asdict(self.cfg), **checkpoint},
+                       path + ".tmp")
+            os.replace(path + ".tmp", path)
+        for f in self.files + ([self.writer] if self.writer else []):
+            f.close()
+
+
+def result(cfg, returns, run_dir, **extra):  # what train() returns and main() prints last
+    mean, std = (float(np.mean(returns)), float(np.std(returns))) if len(returns) else (None,) * 2
+    return {"algo": NAME, "env_id": cfg.env_id, "seed": cfg.seed, "total_timesteps":
+            cfg.total_timesteps, "eval_return_mean": mean, "eval_return_std": std,
             "train_time_s": None, "sps": None, "run_dir": run_dir, **extra}
 
 
-def evaluate_checkpoint(given):
-    """--eval-only: rebuild the policy (and observation statistics) and evaluate it."""
+def evaluate_checkpoint(given):  # --eval-only: rebuild the agent, evaluate it as at the end
     path = given.get("checkpoint", "")
-    if not path:
-        raise ConfigError("--eval-only needs --checkpoint PATH")
     if not os.path.isfile(path):
-        raise ConfigError(f"checkpoint not found: {path}")
+        raise ConfigError(f"no checkpoint at {path!r}" if path else
+                          "--eval-only needs --checkpoint")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # not a file that torch.save wrote
+        raise ConfigError(f"{path} is not a checkpoint ({type(e).__name__})") from None
+    writer = f"{ckpt.get('algo')}.py" if isinstance(ckpt, dict) else "another program"
+    if writer != f"{NAME}.py":
+        raise ConfigError(f"{path} was written by {writer}, not {NAME}.py")
+    try:
         cfg = dataclasses.replace(Config(**ckpt["config"]), **given)
-    except Exception as e:  # unreadable, or written by another program or version
-        raise ConfigError(f"{path} is not a gae.py checkpoint ({type(e).__name__})") from None
-    if ckpt.get("algo") != "gae":
-        raise ConfigError(f"{path} was written by {ckpt.get('algo')!r}, not gae.py")
-    check_config(cfg)
-    device = resolve_device(cfg.device)
-    torch.set_num_threads(1)
+    except (KeyError, TypeError):
+        raise ConfigError(f"{path} was written by another version of {NAME}.py") from None
+    device = setup(cfg)
     env, obs_space, act_space = make_env(cfg.env_id)
     env.close()
-    policy = Policy(obs_space.shape[0], act_space, cfg.hidden_size, cfg.init_log_std)
-    obs_norm = ObsNorm(obs_space.shape[0])
     try:
-        policy.load_state_dict(ckpt["policy"])
-        obs_norm.load_state_dict(ckpt["obs_norm"])
-    except (RuntimeError, KeyError):
-        raise ConfigError(f"{path} does not match {cfg.env_id}'s observation or action "
-                          "space") from None
-    normalize = obs_norm.to(device) if cfg.norm_obs else nn.Identity()
-    returns = evaluate(policy.to(device), normalize, cfg.env_id, cfg.eval_episodes, cfg.seed,
-                       device)
-    return result_dict(cfg, returns, os.path.dirname(path), eval_only=True)
+        cfg, agent = load_agent(cfg, ckpt, obs_space, act_space, device)
+    except (RuntimeError, ValueError, KeyError):
+        raise ConfigError(f"{path} does not match {cfg.env_id}'s spaces") from None
+    return result(cfg, evaluate(agent, cfg, device), os.path.dirname(path), eval_only=True)
 
 
-# ---------------------------------------------------------------------------------------------
-# Command line: one flag per Config field, so the two cannot drift apart
-# ---------------------------------------------------------------------------------------------
-
-class ArgumentParser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit status 2 (argparse adds a usage block)
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def parse_args(argv=None):
-    """The flags that were given, as {field: value}; the rest keep Config's defaults."""
-    comments = {}  # the one-line comment beside each field becomes its --help text
-    try:
-        for line in inspect.getsource(Config).splitlines():
-            name, _, comment = line.partition("#")
-            if ":" in name and comment:
-                comments[name.split(":")[0].strip()] = comment.strip()
-    except OSError:
-        pass
-    parser = ArgumentParser(prog="gae.py", argument_default=argparse.SUPPRESS,
-                            description=__doc__.split("\n")[0])
+def parse_args(argv=None):  # {field: value} of the flags given; a field's comment is its help
+    lines = [line.partition("#") for line in inspect.getsource(Config).splitlines()]
+    comments = {name.split(":")[0].strip(): text.strip() for name, _, text in lines if text}
+    parser = argparse.ArgumentParser(prog=f"{NAME}.py", argument_default=argparse.SUPPRESS,
+                                     description=__doc__.split("\n")[0])
+    parser.error = lambda message: parser.exit(2, f"{NAME}.py: error: {message}\n")  # one line
     for f in dataclasses.fields(Config):
-        flag, text = "--" + f.name.replace("_", "-"), f"{comments.get(f.name, '')} [{f.default}]"
-        if f.type is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, help=text)
-        else:
-            parser.add_argument(flag, type=f.type, help=text)
+        text = comments.get(f.name, "") + ("" if f.default is None else f" [{f.default}]")
+        kind = {"action": argparse.BooleanOptionalAction} if f.type is bool else {
+            "type": f.type, "choices": CHOICES.get(f.name)}
+        parser.add_argument("--" + f.name.replace("_", "-"), help=text, **kind)
     return vars(parser.parse_args(argv))
 
 
 def main(argv=None):
     given = parse_args(argv)
-    try:
-        result = evaluate_checkpoint(given) if given.get("eval_only") else train(Config(**given))
-    except ConfigError as e:
-        print(f"gae.py: error: {e}", file=sys.stderr)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a plain kill acts as Ctrl-C:
+    try:  # a KeyboardInterrupt, so that train's `finally` saves the model
+        out = evaluate_checkpoint(given) if given.get("eval_only") else train(Config(**given))
+    except (ConfigError, ImportError) as e:  # ImportError: an optional package is missing
+        print(f"{NAME}.py: error: {e}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
-        print("gae.py: interrupted; the model and logs written so far are kept", file=sys.stderr)
+        print(f"{NAME}.py: interrupted; the model and the logs so far are kept", file=sys.stderr)
         sys.exit(130)
-    print(json.dumps(result))
-    return result
+    print(json.dumps(out))
+    return out
 
 
 if __name__ == "__main__":
