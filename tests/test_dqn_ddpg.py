@@ -2,6 +2,7 @@
 import json
 import math
 import os
+import re
 
 import gymnasium as gym
 import numpy as np
@@ -10,9 +11,9 @@ import torch
 import torch.nn as nn
 from hypothesis import given, strategies as st
 
-import dqn_ddpg
-from dqn_ddpg import (Actor, Critic, QNetwork, ReplayBuffer, SumTree, ddpg_actor_loss,
-                      dqn_targets, dqn_update, linear_schedule, main, soft_update)
+from dqn_ddpg import (ALGO_DEFAULTS, DDPG, DQN, Actor, Config, Critic, QNetwork,
+                      ReplayBuffer, ddpg_actor_loss, dqn_targets, main, mlp, resolve,
+                      soft_update)
 from envs import CARTPOLE_RANDOM_BEST_MEAN_OF_10, best_mean_return
 
 F64 = torch.float64
@@ -76,7 +77,7 @@ def test_soft_update_is_exact(tau):
 def test_ddpg_actor_loss_gradient_is_the_chain_rule():
     torch.manual_seed(3)
     act_space = gym.spaces.Box(np.float32([-2.0, 0.0]), np.float32([2.0, 1.0]))
-    actor, critic = Actor(3, act_space, [8]).double(), Critic(3, 2, [8]).double()
+    actor, critic = Actor(act_space, *mlp(3, 2, [8])).double(), Critic(*mlp(5, 1, [8])).double()
     obs = torch.randn(5, 3, dtype=F64)
     ddpg_actor_loss(critic, actor, obs).backward()
     assert all(p.grad is None for p in critic.parameters())  # the critic is a constant here
@@ -95,44 +96,85 @@ def test_ddpg_actor_loss_gradient_is_the_chain_rule():
     assert expected.abs().max() > 1e-3  # a gradient that is not trivially zero
 
 
-def test_ddpg_critic_target_uses_target_networks_and_terminations():
+def bare_agent(cls, nets, targets, opts, **cfg):
+    """A DQN or DDPG around given networks and optimizers: enough for its update step."""
+    agent = object.__new__(cls)
+    agent.cfg, agent.nets, agent.targets, agent.opts = Config(**cfg), nets, targets, opts
+    agent.stats = {}
+    return agent
+
+
+def test_ddpg_update_targets_terminations_and_polyak_averaging():
     torch.manual_seed(4)
     act_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
-    nets = {"actor": Actor(3, act_space, [8]).double(), "critic": Critic(3, 2, [8]).double()}
-    targets = {"actor": Actor(3, act_space, [8]).double(), "critic": Critic(3, 2, [8]).double()}
-    opts = [torch.optim.SGD(nets[k].parameters(), lr=0.0) for k in ("actor", "critic")]
+
+    def networks():
+        return {"actor": Actor(act_space, *mlp(3, 2, [8])).double(),
+                "critic": Critic(*mlp(5, 1, [8])).double()}
+    nets, targets = networks(), networks()
+    opts = {k: torch.optim.SGD(net.parameters(), lr=0.0) for k, net in nets.items()}
     batch = {"obs": torch.randn(6, 3, dtype=F64), "actions": torch.rand(6, 2, dtype=F64),
              "rewards": torch.randn(6, dtype=F64), "next_obs": torch.randn(6, 3, dtype=F64),
              "terminated": torch.tensor([True, False, False, True, False, False])}
     weights = torch.rand(6, dtype=F64)
-    critic_loss, _, q, td = dqn_ddpg.ddpg_update(nets, targets, *opts, batch, weights, 0.9)
-    with torch.no_grad():  # y = r + gamma (1 - terminated) Q'(s', mu'(s'))
+    with torch.no_grad():  # y = r + gamma (1 - terminated) Q'(s', mu'(s')), before the update
         next_q = targets["critic"](batch["next_obs"], targets["actor"](batch["next_obs"]))
         y = batch["rewards"] + 0.9 * (1.0 - batch["terminated"].double()) * next_q
         expected_q = nets["critic"](batch["obs"], batch["actions"])
+    old_targets = {k: [p.clone() for p in net.parameters()] for k, net in targets.items()}
+    agent = bare_agent(DDPG, nets, targets, opts, gamma=0.9, tau=0.25)
+    q, td = agent.update(batch, weights)
     assert torch.allclose(q, expected_q, rtol=0, atol=1e-12)
     assert torch.allclose(td, expected_q - y, rtol=0, atol=1e-12)
-    assert critic_loss == pytest.approx((weights * (expected_q - y) ** 2).mean().item(), abs=1e-12)
+    assert agent.stats["loss"] == pytest.approx(
+        (weights * (expected_q - y) ** 2).mean().item(), abs=1e-12)
+    for k in nets:  # theta- <- tau theta + (1 - tau) theta-, after every step (lr 0: theta fixed)
+        for t, old, p in zip(targets[k].parameters(), old_targets[k], nets[k].parameters()):
+            assert torch.equal(t, old * 0.75 + 0.25 * p) and not torch.equal(t, old)
 
 
-def test_linear_schedule():
+def cartpole_dqn(**overrides):
+    cfg = resolve(Config(**overrides), gym.spaces.Discrete(2))
+    return DQN(cfg, gym.spaces.Box(-1, 1, (4,)), gym.spaces.Discrete(2), torch.device("cpu"))
+
+
+def test_epsilon_and_beta_schedules():
     # epsilon 1 -> 0.04 over the first 16% of training, then flat; beta 0.4 -> 1 over all of it
-    assert [linear_schedule(1.0, 0.04, 0.16, p) for p in (0.0, 0.08, 0.16, 0.5)] == \
-        pytest.approx([1.0, 0.52, 0.04, 0.04], abs=1e-12)
-    assert linear_schedule(0.4, 1.0, 1.0, 0.25) == pytest.approx(0.55, abs=1e-12)
-    assert linear_schedule(1.0, 0.04, 0.0, 0.0) == 0.04  # no decay phase at all
+    agent, obs, rng = cartpole_dqn(net_arch="4"), np.zeros((1, 4)), np.random.default_rng(0)
+    epsilons = []
+    for progress in (0.0, 0.08, 0.16, 0.5):
+        agent.act(obs, 0, progress, np.zeros(1, bool), rng)
+        epsilons.append(agent.stats["epsilon"])
+    assert epsilons == pytest.approx([1.0, 0.52, 0.04, 0.04], abs=1e-12)
+    agent = cartpole_dqn(net_arch="4", exploration_fraction=0.0)  # no decay phase at all
+    agent.act(obs, 0, 0.0, np.zeros(1, bool), rng)
+    assert agent.stats["epsilon"] == 0.04
+    buffer = ReplayBuffer(8, 4, (), np.int64, 0)
+    buffer.add(np.zeros((8, 4)), np.zeros(8), np.zeros(8), np.zeros((8, 4)), np.zeros(8, bool))
+    assert agent.learn(buffer, 1, 0.25)["beta"] == "0.55"
+
+
+def test_dqn_copies_the_target_each_time_the_step_passes_a_multiple_of_c():
+    agent, rng = cartpole_dqn(net_arch="4", target_update_interval=10), np.random.default_rng(0)
+    copies = []
+    for step in (0, 3, 9, 10, 12, 19, 25, 26, 29, 31):  # steps at acting, 1 or more apart
+        with torch.no_grad():
+            agent.nets["q"].net[0].bias += 1.0  # a learning step, between two actions
+        agent.act(np.zeros((1, 4)), step, 0.0, np.zeros(1, bool), rng)
+        copies.append(torch.equal(agent.targets["q"].net[0].bias, agent.nets["q"].net[0].bias))
+    assert copies == [False, False, False, True, False, False, True, False, False, True]
 
 
 def test_actor_stays_in_bounds_and_dueling_mean_is_value():
     act_space = gym.spaces.Box(np.float32([-2.0, 0.5]), np.float32([2.0, 1.0]))
-    actor = Actor(3, act_space, [8])
+    actor = Actor(act_space, *mlp(3, 2, [8]))
     with torch.no_grad():
         a = actor(100 * torch.randn(256, 3))
     assert (a >= torch.tensor([-2.0, 0.5])).all() and (a <= torch.tensor([2.0, 1.0])).all()
     q_net = QNetwork(3, 4, [8, 8], dueling=True)
     obs = torch.randn(6, 3)
     with torch.no_grad():
-        value = q_net.value(torch.relu(q_net.trunk(obs))).squeeze(-1)
+        value = q_net.value(torch.relu(q_net.net(obs))).squeeze(-1)
         assert torch.allclose(q_net(obs).mean(-1), value, atol=1e-6)  # mean_a A = 0
 
 
@@ -180,9 +222,11 @@ def fit_linear_q(batch, gamma, double, S=3, A=2):
     soft_update(target_net, q_net, 1.0)
     opt = torch.optim.SGD(q_net.parameters(), lr=0.9 * S * A)  # 90% of the way to the target
     weights = torch.ones(len(batch["rewards"]), dtype=F64)
+    agent = bare_agent(DQN, {"q": q_net}, {"q": target_net}, {"q": opt}, gamma=gamma,
+                       double=double, max_grad_norm=math.inf)
     for _ in range(200):  # ~ value iteration: the error shrinks by about gamma per round
         for _ in range(3):
-            dqn_update(q_net, target_net, opt, batch, weights, gamma, double, math.inf)
+            agent.update(batch, weights)
         soft_update(target_net, q_net, 1.0)
     return q_net.weight.detach().T  # [S, A]
 
@@ -215,10 +259,10 @@ def test_ring_buffer_overwrites_oldest_first_and_keeps_terminated():
         k = np.arange(start, start + 3)
         buffer.add(np.stack([k, k], 1), k, k.astype(float), np.stack([k, k], 1) + 0.5, k % 2 == 1)
     assert buffer.size == 4 and buffer.pos == 2
-    assert buffer.rewards.tolist() == [4.0, 5.0, 2.0, 3.0]
-    assert buffer.actions.tolist() == [4, 5, 2, 3]
-    assert buffer.terminated.tolist() == [False, True, False, True]
-    assert buffer.next_obs[:, 0].tolist() == [4.5, 5.5, 2.5, 3.5]
+    assert buffer.data["rewards"].tolist() == [4.0, 5.0, 2.0, 3.0]
+    assert buffer.data["actions"].tolist() == [4, 5, 2, 3]
+    assert buffer.data["terminated"].tolist() == [False, True, False, True]
+    assert buffer.data["next_obs"][:, 0].tolist() == [4.5, 5.5, 2.5, 3.5]
 
 
 @pytest.mark.parametrize("prioritized", [False, True])
@@ -264,27 +308,40 @@ def test_prioritized_sampling_follows_priorities():
     assert chi_square_p_value(counts, p1 / p1.sum()) < 1e-12
 
 
+class FixedDraws:
+    """Stands in for the buffer's generator: random(n) returns the given uniforms."""
+
+    def __init__(self, uniforms):
+        self.uniforms = np.asarray(uniforms, dtype=float)
+
+    def random(self, n):
+        assert n == len(self.uniforms)
+        return self.uniforms
+
+
 @given(st.integers(1, 20), st.lists(st.tuples(st.integers(0, 19), st.floats(0.0, 1e3)),
                                      min_size=1, max_size=60))
 def test_sum_tree_totals_stay_exact_under_updates(capacity, updates):
-    tree = SumTree(capacity)
+    buffer = filled_buffer(capacity, capacity, prioritized=True)
+    buffer.set_priorities(np.arange(capacity), 0.0)
     leaves = np.zeros(capacity)
     for i, p in updates:
         i %= capacity
-        tree.update(np.array([i]), p)
+        buffer.set_priorities(np.array([i]), p)
         leaves[i] = p
-    inner = np.arange(1, tree.n_leaves)
+    tree, inner = buffer.tree, np.arange(1, buffer.n_leaves)
     # each inner node is exactly the sum of its children: no drift, however many updates
-    assert np.array_equal(tree.nodes[inner], tree.nodes[2 * inner] + tree.nodes[2 * inner + 1])
-    assert np.array_equal(tree.priorities(np.arange(capacity)), leaves)
-    assert tree.total == pytest.approx(math.fsum(leaves), rel=1e-12, abs=0)
-    if tree.total > 0:  # prefix sums map to the right leaves, never to an empty one
-        found = tree.find(np.linspace(0, tree.total, 50, endpoint=False))
+    assert np.array_equal(tree[inner], tree[2 * inner] + tree[2 * inner + 1])
+    assert np.array_equal(tree[buffer.n_leaves:buffer.n_leaves + capacity], leaves)
+    assert tree[1] == pytest.approx(math.fsum(leaves), rel=1e-12, abs=0)
+    if tree[1] > 0:  # prefix sums map to the right leaves, never to an empty one
+        buffer.rng = FixedDraws(np.zeros(50))  # prefixes k total / 50, k = 0..49
+        found = buffer.sample(50)[0]
         assert (leaves[found] > 0).all() and np.all(np.diff(found) >= 0)
         # the middle of leaf i's interval [sum p[:i], sum p[:i+1]) finds leaf i
-        big = np.flatnonzero(leaves > 1e-6 * tree.total)
-        middles = np.cumsum(leaves)[big] - leaves[big] / 2
-        assert np.array_equal(tree.find(middles), big)
+        for i in np.flatnonzero(leaves > 1e-6 * tree[1]):
+            buffer.rng = FixedDraws([(leaves[:i].sum() + leaves[i] / 2) / tree[1]])
+            assert buffer.sample(1)[0].tolist() == [i]
 
 
 # --------------------------------------------------------------------------------------------
@@ -343,20 +400,16 @@ def test_buffer_holds_true_transitions_with_truncation_and_autoreset(tmp_path, c
     assert rows[:, 2].sum() <= len(obs) < rows[:, 2].sum() + 2 * 15  # + unfinished episodes
 
 
-def test_dqn_run_writes_outputs_and_eval_only_reproduces(tmp_path, capsys):
+def test_dqn_variants_run_resolve_their_defaults_and_eval_only_rebuilds_them(tmp_path, capsys):
     run_dir = str(tmp_path / "dqn")
     result = run_main(TINY_DQN + ["--double", "--dueling", "--prioritized", "--run-dir",
                                   run_dir], capsys)
-    for key in ("algo", "env_id", "seed", "total_timesteps", "eval_return_mean",
-                "eval_return_std", "train_time_s", "sps", "run_dir"):
-        assert key in result
-    assert result["algo"] == "dqn" and result["run_dir"] == run_dir
-    for name in ("config.json", "progress.csv", "updates.csv", "model.pt"):
-        assert os.path.isfile(os.path.join(run_dir, name))
+    assert result["algo"] == "dqn_ddpg" and result["variant"] == "dqn"
     config = json.load(open(os.path.join(run_dir, "config.json")))
     assert config["algo"] == "dqn" and config["net_arch"] == "16" and config["gamma"] == 0.99
+    assert config["noise"] is None  # DDPG's flags stay unset in a DQN run
     assert "buffer" not in torch.load(os.path.join(run_dir, "model.pt"), weights_only=True)
-    assert_eval_only_reproduces(result, 2, capsys)
+    assert_eval_only_reproduces(result, 2, capsys)  # the dueling head, rebuilt from config
 
 
 def test_ddpg_run_with_ou_noise_and_eval_only_reproduces(tmp_path, capsys):
@@ -364,60 +417,91 @@ def test_ddpg_run_with_ou_noise_and_eval_only_reproduces(tmp_path, capsys):
     result = run_main(["--env-id", "Pendulum-v1", "--total-timesteps", "300", "--learning-starts",
                        "100", "--batch-size", "32", "--net-arch", "16,16", "--noise", "ou",
                        "--eval-episodes", "1", "--quiet", "--run-dir", run_dir], capsys)
-    assert result["algo"] == "ddpg" and result["global_step"] == 300
+    assert result["variant"] == "ddpg" and result["global_step"] == 300
     updates = np.loadtxt(os.path.join(run_dir, "updates.csv"), delimiter=",", skiprows=1)
     assert len(updates) == 200  # train_freq 1: one round per step after learning_starts
     assert_eval_only_reproduces(result, 1, capsys)
 
 
-def test_ctrl_c_keeps_the_model(tmp_path, capsys, monkeypatch):
-    def interrupt(*args, **kwargs):
-        raise KeyboardInterrupt
-    monkeypatch.setattr(dqn_ddpg, "dqn_update", interrupt)
-    run_dir = str(tmp_path / "stop")
-    with pytest.raises(SystemExit) as e:
-        main(TINY_DQN + ["--run-dir", run_dir])
-    assert e.value.code == 130 and os.path.isfile(os.path.join(run_dir, "model.pt"))
-    assert len(open(os.path.join(run_dir, "progress.csv")).readlines()) > 1
+def test_each_algorithm_resolves_its_own_defaults():
+    dqn = resolve(Config(), gym.spaces.Discrete(2))
+    ddpg = resolve(Config(env_id="Pendulum-v1"), gym.spaces.Box(-2.0, 2.0, (1,), np.float32))
+    # RL Zoo's tuned CartPole-v1 and Pendulum-v1 settings, as before the flags were split
+    assert (dqn.algo, dqn.total_timesteps, dqn.learning_rate, dqn.gamma, dqn.batch_size,
+            dqn.learning_starts, dqn.train_freq, dqn.gradient_steps, dqn.tau,
+            dqn.target_update_interval, dqn.net_arch, dqn.exploration_fraction,
+            dqn.exploration_initial_eps, dqn.exploration_final_eps, dqn.max_grad_norm,
+            dqn.double, dqn.dueling) == ("dqn", 50_000, 2.3e-3, 0.99, 64, 1000, 256, 128, 1.0,
+                                         10, "256,256", 0.16, 1.0, 0.04, 10.0, False, False)
+    assert (ddpg.algo, ddpg.total_timesteps, ddpg.learning_rate, ddpg.gamma, ddpg.batch_size,
+            ddpg.learning_starts, ddpg.train_freq, ddpg.gradient_steps, ddpg.tau, ddpg.net_arch,
+            ddpg.noise, ddpg.noise_std, ddpg.ou_theta) == (
+        "ddpg", 20_000, 1e-3, 0.98, 256, 10_000, 1, 1, 0.005, "400,300", "normal", 0.1, 0.15)
+    assert dqn.noise is dqn.noise_std is dqn.ou_theta is None
+    assert ddpg.double is ddpg.dueling is ddpg.max_grad_norm is ddpg.exploration_fraction is None
+    given = resolve(Config(gamma=0.5, batch_size=7), gym.spaces.Discrete(2))
+    assert (given.gamma, given.batch_size) == (0.5, 7)  # what was given stays
 
 
-@pytest.fixture(scope="module")
-def foreign_checkpoint(tmp_path_factory):
-    path = str(tmp_path_factory.mktemp("foreign") / "model.pt")
-    torch.save({"algo": "reinforce", "config": {}}, path)
-    return path
+def test_help_tags_each_flag_of_one_algorithm(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split("options:")[1].split())
+    dqn, ddpg = (set(ALGO_DEFAULTS[a]) for a in ("dqn", "ddpg"))
+    for name in Config.__dataclass_fields__:
+        tag = "[DQN]" if name in dqn - ddpg else "[DDPG]" if name in ddpg - dqn else None
+        flag = "--" + name.replace("_", "-")
+        helps = re.findall(rf"{flag}(?:, --no-{flag[2:]})?(?: [A-Z_]+| {{[a-z,]+}})? +(\S+)",
+                           text)
+        assert helps and all((h == tag) if tag else not h.startswith("[D") for h in helps), flag
+    assert {"target_update_interval", "double", "dueling", "noise", "ou_theta"} <= dqn ^ ddpg
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--env-id", "NoSuchEnv-v0"], "cannot make env"),
-    (["--env-id", "Pendulum-v1", "--algo", "dqn"], "needs Discrete actions"),
-    (["--algo", "ddpg"], "needs Box actions"),
-    (["--env-id", "Pendulum-v1", "--dueling"], "DQN variants"),
-    (["--env-id", "Blackjack-v1"], "observations must be a flat Box"),
-    (["--gamma", "1.5"], "--gamma"),
-    (["--seed", "-1"], "--seed"),
-    (["--batch-size", "0"], "--batch-size must be > 0"),
+    (["--env-id", "Pendulum-v1", "--algo", "dqn"], "dqn needs Discrete actions"),
+    (["--algo", "ddpg"], "ddpg needs Box actions"),
+    (["--env-id", "Pendulum-v1", "--dueling"], "--dueling: dqn only"),
+    (["--env-id", "Pendulum-v1", "--no-double", "--max-grad-norm", "1"],
+     "--max-grad-norm --double: dqn only"),
+    (["--noise", "ou"], "--noise: ddpg only"),
+    (["--algo", "dqn", "--ou-theta", "0.2", "--noise-std", "0.3"],
+     "--noise-std --ou-theta: ddpg only"),
     (["--net-arch", "64,-1"], "--net-arch"),
-    (["--device", "cuda:0"] if not torch.cuda.is_available() else ["--device", "cuda:99"],
-     "--device"),
-    (["--algo", "sarsa"], "invalid choice"),
-    (["--device", "meta"], "--device"),
+    (["--net-arch", "a"], "--net-arch"),
     (["--env-id", "Pendulum-v1", "--noise-std", "nan"], "--noise-std"),
-    (["--eval-only"], "needs --checkpoint"),
-    (["--eval-only", "--checkpoint", "/no/such/model.pt"], "not found"),
-    (["--eval-only", "--checkpoint", "FOREIGN"], "not dqn_ddpg.py"),
+    (["--target-update-interval", "0"], "--target-update-interval"),
 ])
-def test_bad_input_exits_2_with_one_line(args, message, tmp_path, capsys, foreign_checkpoint):
-    args = [foreign_checkpoint if a == "FOREIGN" else a for a in args]
+def test_bad_algorithm_flags_exit_2_with_one_line(args, message, tmp_path, capsys):
     assert_exits_2(args + ["--run-dir", str(tmp_path / "r"), "--quiet"], message, capsys)
 
 
-def test_mismatched_checkpoint_exits_2(tmp_path, capsys):
+@pytest.mark.parametrize("args, advice, fixed", [
+    (["--env-id", "Pendulum-v1", "--algo", "dqn", "--double"], "use --algo ddpg without --double",
+     ["--env-id", "Pendulum-v1", "--algo", "ddpg"]),
+    (["--env-id", "Pendulum-v1", "--dueling"], "drop it", ["--env-id", "Pendulum-v1"]),
+    (["--env-id", "Pendulum-v1", "--algo", "dqn", "--noise", "ou"], "has Box(-2.0, 2.0, (1,), "
+     "float32): use --algo ddpg", ["--env-id", "Pendulum-v1", "--algo", "ddpg", "--noise", "ou"]),
+    (["--noise", "ou", "--noise-std", "0.2"], "drop them", []),
+])
+def test_the_advice_of_an_algorithm_error_works_when_followed(args, advice, fixed, tmp_path,
+                                                                capsys):
+    tiny = ["--total-timesteps", "50", "--learning-starts", "20", "--net-arch", "8",
+            "--eval-episodes", "1", "--quiet"]
+    assert_exits_2(args + tiny + ["--run-dir", str(tmp_path / "a")], advice, capsys)
+    run_main(fixed + tiny + ["--run-dir", str(tmp_path / "b")], capsys)
+
+
+def test_eval_only_on_an_env_of_other_actions_says_to_drop_env_id(tmp_path, capsys):
     run_dir = str(tmp_path / "cp")
-    run_main(TINY_DQN + ["--total-timesteps", "50", "--run-dir", run_dir], capsys)
-    # CartPole's Q on Acrobot's 6-dim observations
-    assert_exits_2(["--eval-only", "--checkpoint", os.path.join(run_dir, "model.pt"),
-                    "--env-id", "Acrobot-v1"], "does not match", capsys)
+    result = run_main(TINY_DQN + ["--total-timesteps", "50", "--run-dir", run_dir], capsys)
+    checkpoint = os.path.join(run_dir, "model.pt")
+    assert_exits_2(["--eval-only", "--checkpoint", checkpoint, "--env-id", "Pendulum-v1"],
+                   "drop --env-id", capsys)
+    assert_exits_2(["--eval-only", "--checkpoint", checkpoint, "--noise", "ou"],
+                   "--noise: ddpg only", capsys)
+    assert_exits_2(["--eval-only", "--checkpoint", checkpoint, "--algo", "ddpg"],
+                   "or --algo", capsys)
+    assert_eval_only_reproduces(result, 2, capsys)  # all three advices: drop what was given
 
 
 # --------------------------------------------------------------------------------------------
