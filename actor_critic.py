@@ -443,7 +443,7 @@ class RunLog:
         self.last_print, sps = now, step / max(now - self.start, 1e-9)
         mean = (f"return {np.mean(self.recent):.1f} (mean of the last {len(self.recent)} "
                 "episodes)" if self.recent else "no episode finished yet")
-        left = "done" if step >= total else f"{(total - step) / sps:.0f} s left" if sps else ""
+        left = f"{max(total - step, 0) / sps:.0f} s left" if sps else "starting"
         at = f"{step}/{total}" if step <= total else f"{step} (budget {total}; whole batches)"
         print(f"step {at} | {mean} | {sps:.0f} steps/s | {left}", file=sys.stderr, flush=True)
 
@@ -486,7 +486,7 @@ def evaluate_checkpoint(given):  # --eval-only: rebuild the agent, evaluate it a
     try:
         cfg, agent = load_agent(cfg, ckpt, obs_space, act_space, device)
     except (RuntimeError, ValueError, KeyError):
-        raise ConfigError(f"{path} does not match {cfg.env_id}'s spaces") from None
+        raise ConfigError(f"{path} does not fit {cfg.env_id}'s spaces or these settings") from None
     return result(cfg, evaluate(agent, cfg, device), os.path.dirname(path), eval_only=True)
 
 

@@ -421,8 +421,8 @@ def test_one_worker_run_writes_its_outputs_is_reproducible_and_eval_only_repeats
     replay = json.loads(out.strip().splitlines()[-1])
     assert code == 0 and (replay["eval_return_mean"], replay["eval_return_std"]) == \
         (result["eval_return_mean"], result["eval_return_std"])
-    for flags, message in ((["--env-id", "Acrobot-v1"], "does not match"),
-                           (["--recurrent"], "does not match")):
+    for flags, message in ((["--env-id", "Acrobot-v1"], "does not fit"),
+                           (["--recurrent"], "does not fit")):
         code, _, err = run_main(["--eval-only", "--checkpoint", str(tmp_path / "a" / "model.pt"),
                                  *flags], capsys)
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1
@@ -476,13 +476,17 @@ def wait_for_episodes(proc, run_dir, count=2, timeout=120):
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_every_worker_and_keeps_the_model(tmp_path):
+@pytest.mark.parametrize("how", ["Ctrl-C", "kill"])
+def test_ctrl_c_or_kill_stops_every_worker_and_keeps_the_model(how, tmp_path):
     run_dir = tmp_path / "run"
     proc, tag = start_cli(run_dir, "--total-timesteps", "100000000", "--num-workers", "2")
     try:
         wait_for_episodes(proc, run_dir)
         assert len(tagged_processes(tag)) >= 3  # main, 2 workers (and the resource tracker)
-        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends: the whole group
+        if how == "Ctrl-C":  # what a terminal sends: SIGINT to the whole group
+            os.killpg(proc.pid, signal.SIGINT)
+        else:  # a plain `kill`: SIGTERM to the main process alone, which must stop the workers
+            proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     finally:
         os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
