@@ -408,9 +408,8 @@ class ConfigError(Exception):
 
 def check(cfg):  # cfg against LIMITS (rules on x such as "0 < x <= 1"), CHOICES, check_config
     rules = {"seed": "0 <= x < 2**32", **LIMITS, **{k: f"x in {c}" for k, c in CHOICES.items()}}
-    for name, rule in rules.items():  # the seed's range is numpy's; None: a default still to
-        value = getattr(cfg, name)  # be resolved (dqn_ddpg.py)
-        if value is not None and not eval(rule, {"x": value}):  # the rules are this file's text
+    for name, rule in rules.items():  # seed: numpy's range; None: set later; eval: our own text
+        if (value := getattr(cfg, name)) is not None and not eval(rule, {"x": value}):
             raise ConfigError(f"--{name.replace('_', '-')} must satisfy {rule}, got {value!r}")
     check_config(cfg)
     return cfg
