@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Every figure of the README's Results section, from scratch: two lanes of single-thread runs
+# Every figure of benchmarks/RESULTS.md and the README, from scratch: two lanes of single-thread runs
 # side by side (one per core of a 2-core machine), then the A3C rows alone (they use both
-# cores), then the study scripts, the plots and the README's tables. About 2 hours on 2
-# cores. The comparison with stable-baselines3 needs `pip install -r requirements-bench.txt`
-# (SB3_PYTHON may name another interpreter that has it).
+# cores), then the study scripts, the plots and the tables of both. Over 4 hours on 2 cores
+# (the per-file rows about 2, the comparison with stable-baselines3 about 2.2). The comparison
+# needs `pip install -r requirements-bench.txt` (SB3_PYTHON may name another interpreter that
+# has it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p benchmarks/out

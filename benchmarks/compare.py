@@ -8,7 +8,7 @@ deterministic eval return (10 episodes), the env steps until the mean return of 
 episodes first reached the target, the training wall time and steps per second, and both
 learning curves; it writes benchmarks/results/compare_<pair>.json and a plot of both curves,
 compare_<pair>.png, then one figure per env with a panel per pair, compare_<env>.png.
-benchmarks/run.py --readme turns the JSON files into the README's comparison table.
+benchmarks/run.py --readme turns the JSON files into the comparison tables (benchmarks/render.py).
 
     pip install -r requirements-bench.txt
     python benchmarks/compare.py                 # every pair, 5 seeds
@@ -23,38 +23,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import run  # noqa: E402  (steps to target, curves, plots, commit and machine of a result)
-from sb3_side_by_side import ROOT, SETUPS, last_json_line  # noqa: E402
+import common  # noqa: E402
+from common import ROOT, last_json_line  # noqa: E402
+from pairs import PAIRS, SETUPS, WINDOW  # noqa: E402
 
-WINDOW = 10  # training episodes in the mean that is compared with the target
-
-# pair: our command (and its flags), the sb3 setup of sb3_side_by_side.SETUPS (RL Zoo's
-# hyperparameters; its env, and its budget unless the pair says), the target return
-PAIRS = {
-    "ppo": dict(ours=["ppo.py"], sb3="ppo", target=475),
-    "ppo_10_epochs": dict(ours=["ppo.py", "--update-epochs", "10"], sb3="ppo", target=475,
-                          note="ours with half RL Zoo's 20 epochs (half the gradient steps); "
-                               "sb3 keeps RL Zoo's settings"),
-    "ppo_pendulum": dict(ours=["ppo.py", "--num-envs", "4", "--num-steps", "512",  # README row's
-                               "--minibatch-size", "64", "--update-epochs", "10", "--gamma",
-                               "0.9", "--gae-lambda", "0.95"], sb3="ppo_pendulum", target=-200),
-    "a2c": dict(ours=["actor_critic.py"], sb3="a2c", target=475),
-    "trpo": dict(ours=["npg_trpo.py", "--algo", "trpo"], sb3="trpo", target=475),
-    "trpo_pendulum": dict(ours=["npg_trpo.py", "--algo", "trpo", "--gamma", "0.9", "--gae-lambda",
-                                "0.95", "--norm-obs", "--num-steps", "1024"],
-                          sb3="trpo_pendulum", target=-250),
-    "dqn": dict(ours=["dqn_ddpg.py"], sb3="dqn", target=475),
-    "ddpg": dict(ours=["dqn_ddpg.py"], sb3="ddpg", target=-200,
-                 quick_steps=20_000),  # half of 20k would be all random warm-up (10k) steps
-    "npg": dict(ours=["npg_trpo.py", "--algo", "npg"], sb3="trpo", target=475,
-                note="no NPG in sb3: TRPO is NPG plus the line search"),
-    "reinforce": dict(ours=["reinforce.py"], sb3="a2c", target=475, steps=500_000,
-                      note="no REINFORCE in sb3: A2C is the closest policy-gradient method"),
-    "gae": dict(ours=["gae.py"], sb3="a2c", target=475, steps=300_000,
-                note="sb3's A2C with RL Zoo's settings (its GAE lambda is 1)"),
-    "a3c": dict(ours=["a3c.py", "--num-workers", "2"], sb3="a2c", target=475, steps=200_000,
-                note="no A3C in sb3: A2C is its synchronous version"),
-}
 
 
 def side_summary(runs, target):
@@ -83,7 +55,7 @@ def run_pair(name, seeds, out_dir, runs_dir, steps=None, budget_share=1.0):
     setup = SETUPS[pair["sb3"]]
     env, ours_cmd = setup["env"], pair["ours"]
     algo = ours_cmd[0][:-3]  # the file's stem; its hash pins the code the figures came from
-    sha = run.file_sha256(algo)
+    sha = common.file_sha256(algo)
     full = pair.get("steps", setup["steps"])
     steps = steps or (full if budget_share == 1.0 else pair.get("quick_steps",
                                                                  int(budget_share * full)))
@@ -92,7 +64,7 @@ def run_pair(name, seeds, out_dir, runs_dir, steps=None, budget_share=1.0):
         run_dir = os.path.join(runs_dir, f"{name}_seed{seed}")
         ours = last_json_line([sys.executable, *ours_cmd, "--env-id", env, "--seed", str(seed),
                                "--quiet", "--total-timesteps", str(steps), "--run-dir", run_dir])
-        ep_steps, returns, _ = run.read_progress(os.path.join(run_dir, "progress.csv"))
+        ep_steps, returns, _ = common.read_progress(os.path.join(run_dir, "progress.csv"))
         theirs = last_json_line([sys.executable, os.path.join(ROOT, "benchmarks",
                                                               "sb3_side_by_side.py"),
                                  "--algo", pair["sb3"], "--seed", str(seed),
@@ -106,7 +78,7 @@ def run_pair(name, seeds, out_dir, runs_dir, steps=None, budget_share=1.0):
         print(f"{name} seed {seed}: ours eval {ours['eval_return_mean']:.1f} in "
               f"{ours['train_time_s']:.1f} s | sb3 eval {theirs['eval_return_mean']:.1f} in "
               f"{theirs['train_time_s']:.1f} s", file=sys.stderr, flush=True)
-    if run.file_sha256(algo) != sha:
+    if common.file_sha256(algo) != sha:
         sys.exit(f"{algo}.py changed during the {name} runs: its figures would mix two versions")
     summary = {"pair": name, "ours_command": " ".join(ours_cmd), "algo": algo,
                "algo_sha256": sha, "sb3_algo": setup.get("algo", pair["sb3"]).upper(),
@@ -117,8 +89,8 @@ def run_pair(name, seeds, out_dir, runs_dir, steps=None, budget_share=1.0):
                **{who: side_summary(runs[who], pair["target"]) for who in runs}}
     summary["wall_time_ratio_ours_over_sb3"] = round(summary["ours"]["median_train_time_s"]
                                                      / summary["sb3"]["median_train_time_s"], 3)
-    summary.update(commit=run.git_commit(), date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                   machine=run.machine(), runs=runs)
+    summary.update(commit=common.git_commit(), date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                   machine=common.machine(), runs=runs)
     path = os.path.join(out_dir, f"compare_{name}.json")
     with open(path, "w") as f:
         json.dump(summary, f, indent=1)

@@ -27,7 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 import reinforce  # noqa: E402
-from run import RESULTS, git_commit, machine  # noqa: E402
+from common import RESULTS, git_commit, machine  # noqa: E402
 
 
 class GradientRecorder:

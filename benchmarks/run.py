@@ -1,4 +1,4 @@
-"""Benchmark one algorithm file on one env over several seeds; every README figure comes from here.
+"""Benchmark one algorithm file on one env over several seeds: the rows of every results table.
 
 Each seed runs the file as a subprocess (`python <algo>.py --env-id ENV --seed S --quiet ...`),
 then the run's final JSON line and its progress.csv are read back. The summary, written to
@@ -13,119 +13,22 @@ time and steps per second, with the commit, date and machine it ran on.
         -- --num-envs 8 --total-timesteps 200000        # steps/s floor: random actions only
     python benchmarks/run.py --table                     # markdown table of all results
     python benchmarks/run.py --table 'ppo_*'             # ... of some of them
-    python benchmarks/run.py --readme                    # regenerate the README's tables
+    python benchmarks/run.py --readme                    # README.md's and RESULTS.md's tables
     python benchmarks/run.py --plot out.png NAME NAME    # several results on one figure
 """
 import argparse
-import csv
-import fnmatch
-import glob
-import hashlib
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESULTS = os.path.join(ROOT, "benchmarks", "results")
-
-
-def git_commit():
-    def git(*args):
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
-    commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
-    # results files are outputs: a redrawn plot does not make the code that runs differ
-    dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".",
-                ":!benchmarks/results").strip()
-    return commit + ("+dirty" if dirty else "")
-
-
-# Flags renamed since a result ran (#15: one name for one thing across files): old words ->
-# today's. same_behaviour.py runs a row's base side with the old names and its head side with
-# these; the comparison table shows a row's command as it is spelled today.
-RENAMES = {
-    "npg_trpo": {("--normalize-obs",): ("--norm-obs",),
-                 ("--value-minibatch",): ("--value-minibatch-size",)},
-    "ppo": {("--normalize", "on"): ("--norm-obs",), ("--normalize", "off"): ("--no-norm-obs",),
-            ("--normalize", "auto"): ()},
-    "a3c": {("--value-coef",): ("--vf-coef",)},
-}
-
-
-def todays_flags(algo, words):
-    """words (a command's flags) with every renamed flag of algo spelled as today."""
-    out, i = [], 0
-    while i < len(words):
-        old = next((o for o in RENAMES.get(algo, {}) if tuple(words[i:i + len(o)]) == o), None)
-        out += RENAMES[algo][old] if old else [words[i]]
-        i += len(old) if old else 1
-    return out
-
-
-def file_sha256(algo):
-    """The algorithm file's content hash: pins the code a result came from, committed or not."""
-    path = os.path.join(ROOT, f"{algo}.py")
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()[:16] if os.path.isfile(path) else None
-
-
-def vouched_hashes(recorded_sha, checks=()):
-    """The file hashes a result stands for: the one it ran at, and each hash that a behaviour
-    check (benchmarks/same_behaviour.py, its `behaviour_checks`) found to behave the same seed
-    for seed as one already in the set, followed check by check from the recorded one."""
-    hashes, grown = {recorded_sha}, True
-    while grown:
-        new = {c["sha256"] for c in checks if c["base_sha256"] in hashes} - hashes
-        hashes, grown = hashes | new, bool(new)
-    return hashes
-
-
-def changed_since(recorded_sha, algo, checks=()):
-    """The mark a table puts beside a result: '' when it ran at the algorithm file's hash;
-    ' (checked same at COMMIT)' when a behaviour check leads from its hash to the file's (the
-    commit of the check that reached it); ' (file changed since)' otherwise."""
-    now = file_sha256(algo)
-    if now == recorded_sha:
-        return ""
-    if now in vouched_hashes(recorded_sha, checks):
-        head = next(c["head"] for c in checks if c["sha256"] == now)
-        return f" (checked same at {head})"
-    return " (file changed since)"
-
-
-def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()}, Python {platform.python_version()}"
-
-
-def target_reached(progress_csv, target, window):
-    """(global step, training seconds) at the first episode where the mean return of the last
-    `window` episodes >= target; (None, None) if it never does."""
-    steps, returns, seconds = read_progress(progress_csv)
-    for i in range(len(returns)):
-        recent = returns[max(0, i - window + 1): i + 1]
-        if len(recent) == window and sum(recent) / window >= target:
-            return steps[i], seconds[i]
-    return None, None
-
-
-def read_progress(progress_csv):
-    steps, returns, seconds = [], [], []
-    with open(progress_csv) as f:
-        for row in csv.DictReader(f):
-            steps.append(int(row["global_step"]))
-            returns.append(float(row["episode_return"]))
-            seconds.append(float(row["wall_time_s"]))
-    return steps, returns, seconds
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import render  # noqa: E402  (the tables of README.md and benchmarks/RESULTS.md)
+from common import (RESULTS, ROOT, file_sha256, git_commit, machine, read_progress,  # noqa: E402
+                    target_reached)
 
 def run_seed(args, seed, extra):
     run_dir = os.path.join(ROOT, "benchmarks", "out", args.name, f"seed{seed}")
@@ -249,159 +152,6 @@ def plot(summaries, path, title):
     plt.close(fig)
 
 
-def is_summary(s):
-    return isinstance(s, dict) and "runs" in s and "eval_return_mean" in s
-
-
-def source_commit(summary):
-    """The commit the result's numbers belong to: the recorded one when the tree was clean,
-    else the first commit whose algorithm file has the recorded sha256 (the file that ran)."""
-    commit, sha = summary["commit"], summary.get("algo_sha256")
-    if not commit.endswith("+dirty") or not sha or summary["algo"] == "random":
-        return commit
-    git = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout
-    for c in reversed(git("log", "--format=%h", "--", f"{summary['algo']}.py").split()):
-        blob = subprocess.run(["git", "show", f"{c}:{summary['algo']}.py"], cwd=ROOT,
-                              capture_output=True).stdout
-        if hashlib.sha256(blob).hexdigest()[:len(sha)] == sha:
-            return f"{c} (file)"
-    return commit
-
-
-def run_on(summary):
-    """The date and processor of a result, e.g. '2026-11-22, Intel Xeon'."""
-    cpu = summary.get("machine", "").split(",")[0].replace("(R)", "").replace(" Processor", "")
-    return f"{summary.get('date', '?')[:10]}, {cpu.strip() or '?'}"
-
-
-def table(patterns=()):
-    """Markdown lines of the results files (all, or those whose name matches a pattern)."""
-    lines = ["| name | env | seeds | eval return (mean ± std over seeds) | seeds >= target "
-             "| median steps to target | median train s to target | train s | steps/s | commit | run on |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for path in sorted(glob.glob(os.path.join(RESULTS, "*.json"))):
-        name = os.path.basename(path)[:-5]
-        if patterns and not any(fnmatch.fnmatch(name, p) for p in patterns):
-            continue
-        s = json.load(open(path))
-        if not is_summary(s):  # a study's own file (gradient variance, lambda sweep, ...)
-            continue
-        ev = ("-" if s["eval_return_mean"] is None
-              else f"{s['eval_return_mean']:.1f} ± {s['eval_return_std']:.1f}")
-        tgt = "-" if s["target"] is None else f"{s['seeds_reaching_target']}/{s['seeds']} (>= {s['target']:g})"
-        med = s["median_steps_to_target"]
-        med = "-" if med is None else f"{med:,.0f} ({s['seeds_with_training_return_at_target']} seeds)"
-        sec = s.get("median_train_s_to_target")
-        sec = "-" if sec is None else f"{sec:.1f}"
-        t = "-" if s["mean_train_time_s"] is None else f"{s['mean_train_time_s']:.0f}"
-        sps = "-" if s["mean_sps"] is None else f"{s['mean_sps']:,.0f}"
-        recorded = s.get("algo_sha256")  # a result of an older version of the file is marked
-        stale = (changed_since(recorded, s["algo"], s.get("behaviour_checks", ()))
-                 if recorded else "")
-        lines.append(f"| {s['name']} | {s['env_id']} | {s['seeds']} | {ev} | {tgt} "
-                     f"| {med} | {sec} | {t} | {sps} | {source_commit(s)}{stale} | {run_on(s)} |")
-    return lines
-
-
-def study_table(name, key, columns):
-    """Markdown lines of the rows summary[key] of a study's results file (a list of dicts)."""
-    rows = json.load(open(os.path.join(RESULTS, f"{name}.json")))[key]
-    cell = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)
-    return (["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-            + ["| " + " | ".join(cell(r.get(c, "-")) for c in columns) + " |" for r in rows])
-
-
-def compare_table():
-    """Markdown lines of every benchmarks/results/compare_*.json (benchmarks/compare.py), in
-    compare.py's order, then a line per pair whose sb3 side is only the closest counterpart."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from compare import PAIRS  # noqa: E402  (the order and notes of the pairs)
-    both = lambda s, key, fmt: " / ".join("-" if s[w][key] is None else fmt.format(s[w][key])
-                                          for w in ("ours", "sb3"))
-    lines = ["| pair | ours | sb3 | env | steps | seeds | eval return: ours | eval return: sb3 "
-             "| seeds >= target: ours / sb3 | median steps to target: ours / sb3 "
-             "| median train s: ours / sb3 | ours / sb3 time | steps/s: ours / sb3 | commit | run on |",
-             "|" + "---|" * 15]
-    notes = []
-    for name in PAIRS:
-        path = os.path.join(RESULTS, f"compare_{name}.json")
-        if not os.path.exists(path):
-            continue
-        s = json.load(open(path))
-        ev = lambda w: f"{s[w]['eval_return_mean']:.1f} ± {s[w]['eval_return_std']:.1f}"
-        to_target = lambda w: ("-" if s[w]["median_steps_to_target"] is None else
-                               f"{s[w]['median_steps_to_target']:,.0f} "
-                               f"({s[w]['seeds_with_training_return_at_target']})")
-        stale = changed_since(s["algo_sha256"], s["algo"], s.get("behaviour_checks", ()))
-        sb3 = f"{s['sb3_algo']} ({s['sb3_version']})" + ("*" if s["note"] else "")
-        command = " ".join(todays_flags(s["algo"], s["ours_command"].split()))
-        lines.append(f"| {name} | {command} | {sb3} | {s['env_id']} "
-                     f"| {s['total_timesteps']:,} | {s['seeds']} | {ev('ours')} | {ev('sb3')} "
-                     f"| {both(s, 'seeds_eval_at_target', '{}')} (>= {s['target']:g}) "
-                     f"| {to_target('ours')} / {to_target('sb3')} "
-                     f"| {both(s, 'median_train_time_s', '{:.1f}')} "
-                     f"| {s['wall_time_ratio_ours_over_sb3']:.2f} "
-                     f"| {both(s, 'median_sps', '{:,.0f}')} "
-                     f"| {source_commit(s)}{stale} | {run_on(s)} |")
-        if s["note"]:
-            notes.append(f"- \\* {name}: {s['note']}.")
-    return lines + ([""] + notes if notes else [])
-
-
-def floor_table():
-    """Markdown lines of benchmarks/results/speed_floor.json (benchmarks/speed_floor.py)."""
-    path = os.path.join(RESULTS, "speed_floor.json")
-    if not os.path.exists(path):
-        return []
-    s = json.load(open(path))
-    lines = ["| pair | ours | gradient steps | ms per gradient step | env steps | ms per env step "
-             "| floor s | ours s | sb3 s | floor / sb3 | ours / sb3 | eval return: ours / sb3 "
-             "| commit | run on |", "|" + "---|" * 14]
-    for name, r in s["pairs"].items():
-        stale = changed_since(r["ours_sha256"], r["ours_command"].split()[0][:-3],
-                              r.get("behaviour_checks", ()))
-        lines.append(f"| {name} | {r['ours_command']} | {r['gradient_steps']:,} "
-                     f"| {r['grad_s'] * 1e3:.2f} | {r['env_steps']:,} | {r['env_s'] * 1e3:.3f} "
-                     f"| {r['floor_s']:.1f} | {r['ours_s']:.1f} | {r['sb3_s']:.1f} "
-                     f"| {r['floor_over_sb3']:.2f} | {r['ours_over_sb3']:.2f} "
-                     f"| {r['ours_eval']:.1f} / {r['sb3_eval']:.1f} "
-                     f"| {s['commit']}{stale} | {run_on(s)} |")
-    return lines
-
-
-def render_readme(text):
-    """The README with each table between `<!-- results: PATTERN ... -->` (or `<!-- compare -->`,
-    `<!-- floor -->`, `<!-- study: NAME KEY COLUMN ... -->`) and `<!-- end results -->`
-    regenerated from the results files: the README's figures are never typed by hand."""
-    out, patterns = [], None
-    for line in text.splitlines():
-        if line.startswith("<!-- results:"):
-            patterns = line[len("<!-- results:"):-len("-->")].split()
-            out += [line, *table(patterns)]
-        elif line.startswith("<!-- compare"):
-            patterns = []
-            out += [line, *compare_table()]
-        elif line.startswith("<!-- floor"):
-            patterns = []
-            out += [line, *floor_table()]
-        elif line.startswith("<!-- study:"):
-            patterns = line[len("<!-- study:"):-len("-->")].split()
-            out += [line, *study_table(patterns[0], patterns[1], patterns[2:])]
-        elif line.startswith("<!-- end results"):
-            out.append(line)
-            patterns = None
-        elif patterns is None:
-            out.append(line)
-    return "\n".join(out) + "\n"
-
-
-def update_readme():
-    path = os.path.join(ROOT, "README.md")
-    text = render_readme(open(path).read())
-    with open(path, "w") as f:
-        f.write(text)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--algo", help="algorithm file stem (ppo, reinforce, ...) or 'random'")
@@ -414,14 +164,14 @@ def main(argv=None):
     parser.add_argument("--table", action="store_true",
                         help="print the results table (of the names or patterns given) and exit")
     parser.add_argument("--readme", action="store_true",
-                        help="regenerate the README's results tables and exit")
+                        help="regenerate the tables of README.md and RESULTS.md and exit")
     parser.add_argument("--plot", metavar="PNG", help="plot the named results on one figure")
     args, extra = parser.parse_known_args(argv)
     extra = [a for a in extra if a != "--"]
     if args.table:
-        return print("\n".join(table(extra)))
+        return print("\n".join(render.table(extra)))
     if args.readme:
-        return update_readme()
+        return render.update()
     if args.plot:  # the remaining words name results files
         summaries = [json.load(open(os.path.join(RESULTS, f"{n}.json"))) for n in extra]
         return plot(summaries, args.plot, ", ".join(sorted({s["env_id"] for s in summaries})))

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import (RENAMES, RESULTS, ROOT, file_sha256, git_commit, machine,  # noqa: E402
+from common import (RENAMES, RESULTS, ROOT, file_sha256, git_commit, machine,  # noqa: E402
                  vouched_hashes)
 
 # (random warm-up steps, steps after it) at --budget-scale 1; dqn_ddpg is "dqn" or "ddpg"
@@ -76,7 +76,7 @@ STUDIES = {  # results files that are no rows, and what this check does with the
         "for seed (tests/test_gae.py covers compute_gae)",
     "npg_trpo_trust_region": "counts from the npg_trpo_* rows' updates.csv: those rows are "
                              "checked and marked",
-    "speed_floor_first_run": "the earlier speed_floor run the README quotes; records no file hash",
+    "speed_floor_first_run": "the earlier speed_floor run RESULTS.md quotes; records no file hash",
 }
 
 
@@ -220,7 +220,7 @@ def git(*args, binary=False):
 
 
 def sha256_of(data):
-    return hashlib.sha256(data).hexdigest()[:16]  # as run.file_sha256
+    return hashlib.sha256(data).hexdigest()[:16]  # as common.file_sha256
 
 
 def flag_names(script):
@@ -463,7 +463,7 @@ def base_is_deterministic(base_script, case, tmp):
             return False
         finals.append(final)
     diff = run_difference(*dirs, *finals)
-    print(f"  selftest, the base twice on case 1, seed 1: "
+    print("  selftest, the base twice on case 1, seed 1: "
           + (f"NOT the same run twice: {diff}" if diff else "the same run"))
     return diff is None
 

@@ -1,7 +1,7 @@
 """One stable-baselines3 (or sb3-contrib) run with RL Zoo's tuned hyperparameters: the sb3 side
 of benchmarks/compare.py, which runs it in a subprocess seed by seed, alternating with ours.
 
-SETUPS holds rl-baselines3-zoo's hyperparams/<algo>.yml entries for each env. The run uses one
+pairs.SETUPS holds rl-baselines3-zoo's hyperparams/<algo>.yml entries for each env. The run uses one
 torch thread, as our files do; it prints one JSON line: the training wall time (the learning
 loop only, as our files' train_time_s), steps per second, the mean return of 10 deterministic
 evaluation episodes and every training episode as (env steps so far, return).
@@ -12,43 +12,12 @@ evaluation episodes and every training episode as (env steps so far, return).
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pairs import SETUPS  # noqa: E402
 
-# RL Zoo's entries (DLR-RM/rl-baselines3-zoo, hyperparams/*.yml): sb3's side only; compare.py's
-# PAIRS say how ours run (ppo.py's defaults are RL Zoo's CartPole PPO settings).
-SETUPS = {
-    "ppo": {"env": "CartPole-v1", "steps": 100_000, "n_envs": 8,
-            "sb3": dict(n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20,
-                        ent_coef=0.0, learning_rate="lin_0.001", clip_range="lin_0.2")},
-    "a2c": {"env": "CartPole-v1", "steps": 500_000, "n_envs": 8,
-            "sb3": dict(ent_coef=0.0)},
-    "trpo": {"env": "CartPole-v1", "steps": 100_000, "n_envs": 2,
-             "sb3": dict(n_steps=512, batch_size=512, cg_damping=1e-3, gae_lambda=0.98,
-                         gamma=0.99, learning_rate=1e-3, n_critic_updates=20)},
-    "dqn": {"env": "CartPole-v1", "steps": 50_000, "n_envs": 1,
-            "sb3": dict(learning_rate=2.3e-3, batch_size=64, buffer_size=100_000,
-                        learning_starts=1000, gamma=0.99, target_update_interval=10,
-                        train_freq=256, gradient_steps=128, exploration_fraction=0.16,
-                        exploration_final_eps=0.04, policy_kwargs=dict(net_arch=[256, 256]))},
-    "ddpg": {"env": "Pendulum-v1", "steps": 20_000, "n_envs": 1,
-             "sb3": dict(gamma=0.98, buffer_size=200_000, learning_starts=10_000,
-                         action_noise="normal_0.1", gradient_steps=-1,
-                         train_freq=(1, "episode"), learning_rate=1e-3,
-                         policy_kwargs=dict(net_arch=[400, 300]))},
-    # Pendulum: RL Zoo's PPO and TRPO use gSDE (state-dependent exploration noise, resampled
-    # every 4 steps); ours (compare.py's PAIRS) keep their plain Gaussian.
-    "ppo_pendulum": {"algo": "ppo", "env": "Pendulum-v1", "steps": 200_000, "n_envs": 4,
-                     "sb3": dict(n_steps=1024, gae_lambda=0.95, gamma=0.9, n_epochs=10,
-                                 ent_coef=0.0, learning_rate=1e-3, clip_range=0.2, use_sde=True,
-                                 sde_sample_freq=4)},
-    "trpo_pendulum": {"algo": "trpo", "env": "Pendulum-v1", "steps": 300_000, "n_envs": 2,
-                      "sb3": dict(n_steps=1024, gamma=0.9, n_critic_updates=15, use_sde=True,
-                                  sde_sample_freq=4)},
-}
 
 
 def train_sb3(algo, seed, steps=None):
@@ -110,13 +79,6 @@ def train_sb3(algo, seed, steps=None):
     return {"train_time_s": round(train_time, 2), "eval_return_mean": float(np.mean(returns)),
             "sps": round(steps / train_time, 1), "episodes": log.episodes,
             "sb3_version": stable_baselines3.__version__}
-
-
-def last_json_line(cmd):
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr.strip().splitlines()[-1:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main():

@@ -30,8 +30,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import run  # noqa: E402  (the machine a result ran on)
-from sb3_side_by_side import ROOT, last_json_line  # noqa: E402
+import common  # noqa: E402  (the machine, commit and file hash a result ran on)
+from common import ROOT, last_json_line  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "speed_floor.json")
 
@@ -174,7 +174,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(1)  # as compare.py: one core per run, both sides
     torch.manual_seed(0)
-    out = {"machine": run.machine(), "commit": run.git_commit(),
+    out = {"machine": common.machine(), "commit": common.git_commit(),
            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "pairs": {}}
     for name in args.pairs:
         floor_fn, ours_cmd = PAIRS[name]
@@ -182,7 +182,7 @@ def main():
         f["floor_s"] = f["gradient_steps"] * f["grad_s"] + f["env_steps"] * f["env_s"]
         row = {k: round(v, 6) if isinstance(v, float) else v for k, v in f.items()}
         row["ours_command"] = " ".join(ours_cmd)
-        row["ours_sha256"] = run.file_sha256(ours_cmd[0][:-3])  # the file ours ran
+        row["ours_sha256"] = common.file_sha256(ours_cmd[0][:-3])  # the file ours ran
         print(f"{name}: {f['gradient_steps']} gradient steps x {f['grad_s'] * 1e3:.2f} ms + "
               f"{f['env_steps']} env steps x {f['env_s'] * 1e3:.3f} ms = floor "
               f"{f['floor_s']:.1f} s", flush=True)

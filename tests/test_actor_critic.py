@@ -411,7 +411,7 @@ def test_load_agent_restores_the_agent_and_refuses_the_other_trunk_layout():
 # Random actions score about 22 on CartPole-v1, and never more than 36 averaged over 10 episodes
 # in a row. A2C's return on CartPole rises and dips along the way, hence a budget past the first
 # dip: at 100k steps seeds 1-5 here scored 166 to 500 with separate networks and 115 to 162
-# with the shared trunk (which learns more slowly: see the README's results).
+# with the shared trunk (which learns more slowly: see benchmarks/RESULTS.md).
 
 @pytest.mark.slow
 @pytest.mark.parametrize("shared_trunk", [False, True])

@@ -1,4 +1,4 @@
-"""benchmarks/same_behaviour.py and the stale mark of run.py's tables, on small synthetic inputs:
+"""benchmarks/same_behaviour.py and the stale mark of the results tables, on small synthetic inputs:
 the comparison of two runs, the flag renames, the cases made of results rows, the records, and
 a row being current when run at the file's hash or checked equal to it. The end-to-end tests
 run a toy script of a few lines (no torch) in place of an algorithm file."""
@@ -10,7 +10,8 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "benchmarks"))
-import run  # noqa: E402
+import common  # noqa: E402
+import render  # noqa: E402
 import same_behaviour as sb  # noqa: E402
 
 
@@ -21,19 +22,19 @@ def check(base, head):
 # --- current: run at the file's hash, or checked equal to it -----------------------------------
 
 def test_a_row_is_current_at_its_own_hash_or_where_its_checks_lead(monkeypatch):
-    monkeypatch.setattr(run, "file_sha256", lambda algo: "c")
-    assert run.changed_since("c", "ppo") == ""
-    assert run.changed_since("a", "ppo") == " (file changed since)"
-    assert run.changed_since("a", "ppo", [check("a", "c")]) == " (checked same at commit-c)"
-    assert run.changed_since("a", "ppo", [check("b", "c"), check("a", "b")]) == \
+    monkeypatch.setattr(common, "file_sha256", lambda algo: "c")
+    assert common.changed_since("c", "ppo") == ""
+    assert common.changed_since("a", "ppo") == " (file changed since)"
+    assert common.changed_since("a", "ppo", [check("a", "c")]) == " (checked same at commit-c)"
+    assert common.changed_since("a", "ppo", [check("b", "c"), check("a", "b")]) == \
         " (checked same at commit-c)"  # any order
-    assert run.changed_since("a", "ppo", [check("x", "c")]) == " (file changed since)"  # no chain
-    assert run.changed_since("a", "ppo", [check("c", "a")]) == " (file changed since)"  # one way
+    assert common.changed_since("a", "ppo", [check("x", "c")]) == " (file changed since)"  # no chain
+    assert common.changed_since("a", "ppo", [check("c", "a")]) == " (file changed since)"  # one way
 
 
 def test_vouched_hashes_follows_branches_and_ends_on_cycles():
     checks = [check("a", "b"), check("b", "a"), check("a", "d"), check("z", "y")]
-    assert run.vouched_hashes("a", checks) == {"a", "b", "d"}
+    assert common.vouched_hashes("a", checks) == {"a", "b", "d"}
 
 
 def test_the_table_drops_the_stale_mark_of_a_checked_row(tmp_path, monkeypatch):
@@ -42,13 +43,13 @@ def test_the_table_drops_the_stale_mark_of_a_checked_row(tmp_path, monkeypatch):
            "median_steps_to_target": None, "mean_train_time_s": 1.0, "mean_sps": 1.0,
            "commit": "abc1234", "algo_sha256": "old", "runs": []}
     (tmp_path / "toy_cartpole.json").write_text(json.dumps(row))
-    monkeypatch.setattr(run, "RESULTS", str(tmp_path))
-    monkeypatch.setattr(run, "file_sha256", lambda algo: "new")
-    assert run.table()[-1].count("(file changed since)") == 1
+    monkeypatch.setattr(common, "RESULTS", str(tmp_path))
+    monkeypatch.setattr(common, "file_sha256", lambda algo: "new")
+    assert render.table()[-1].count("(file changed since)") == 1
     row["behaviour_checks"] = [check("old", "new")]
     (tmp_path / "toy_cartpole.json").write_text(json.dumps(row))
-    assert "(file changed since)" not in run.table()[-1]
-    assert "abc1234 (checked same at commit-new)" in run.table()[-1]
+    assert "(file changed since)" not in render.table()[-1]
+    assert "abc1234 (checked same at commit-new)" in render.table()[-1]
 
 
 # --- the comparison ----------------------------------------------------------------------------
@@ -178,7 +179,7 @@ def test_a_behaviour_keeping_edit_is_identical_and_recorded(capsys):
         "/r/toy_row.json"}
     [entry] = row.record["behaviour_checks"]
     assert entry["seeds"] == [1, 2, 3] and entry["cases"] == 1 and entry["head"] == "def"
-    assert sb.sha256_of(head) in run.vouched_hashes(row.record["algo_sha256"], row.checks)
+    assert sb.sha256_of(head) in common.vouched_hashes(row.record["algo_sha256"], row.checks)
     # checked once, the row is current at the head: a second run has nothing to do
     assert sb.check_file("npg_trpo", [row], base, head, 1, False, False) == (
         "no row current at the base and not yet at the head: nothing to run", [])
