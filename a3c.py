@@ -28,6 +28,7 @@ Usage:
     python a3c.py --recurrent --num-workers 1 --total-timesteps 100000
     python a3c.py --eval-only --checkpoint runs/<run>/model.pt --eval-episodes 20
 """
+import contextlib
 import queue
 import traceback
 from dataclasses import dataclass
@@ -78,36 +79,47 @@ def check_config(cfg):
         raise ConfigError(f"--seed must be in [0, 2**32 - num_workers], got {cfg.seed}")
 
 
+def as_tensors(where, **named):  # lists and numpy arrays too; one shape for all of them
+    device = next((x.device for x in named.values() if torch.is_tensor(x)), None)
+    tensors = [torch.as_tensor(x, device=device) for x in named.values()]  # a tensor: itself
+    if len({x.shape for x in tensors}) > 1:  # broadcasting them would give a wrong answer
+        shapes = " and ".join(f"{name} {list(x.shape)}" for name, x in zip(named, tensors))
+        raise ValueError(f"{where}: {shapes} must have one shape")
+    return tensors
+
+
 def n_step_returns(rewards, next_values, terminated, episode_end, gamma, n):
     """R_t = sum_{k<m} gamma^k r_{t+k} + gamma^m (1 - terminated_{t+m-1}) V(s_{t+m}).
 
-    Time-major [T] or [T, N]. m = min(n, steps to the end of t's episode or of the rollout).
-    next_values[t] = V(s_{t+1}), the final observation's value where the episode was truncated;
-    terminated[t]: s_{t+1} is terminal; episode_end[t]: terminated or truncated after step t.
-    """
-    T = rewards.shape[0]
-    terminated, episode_end = terminated.bool(), episode_end.bool()
-    returns = torch.zeros_like(rewards)
-    weight = torch.ones_like(rewards)  # gamma^k while step t+k still belongs to t's window
+    Time-major [T] or [T, N] (T = 0: empty). m = min(n, steps to the end of t's episode or of the
+    rollout). next_values[t] = V(s_{t+1}), of the final observation if truncated; terminated[t]:
+    s_{t+1} is terminal; episode_end[t]: terminated or truncated after step t."""
+    rewards, next_values, terminated, episode_end = as_tensors(
+        "n_step_returns", rewards=rewards, next_values=next_values, terminated=terminated,
+        episode_end=episode_end)
+    if rewards.dim() == 0 or not 0 <= gamma <= 1 or not n >= 1:
+        raise ValueError(f"n_step_returns: want rewards [T] or [T, N], gamma in [0, 1], n >= 1; "
+                         f"got {list(rewards.shape)}, {gamma}, {n}")
+    T, terminated, episode_end = rewards.shape[0], terminated.bool(), episode_end.bool()
+    dtype = torch.promote_types(torch.result_type(rewards, gamma), next_values.dtype)
+    returns, weight = torch.zeros_like(rewards, dtype=dtype), torch.ones_like(rewards, dtype=dtype)
     for k in range(min(n, T)):
-        w = weight[:T - k]
-        returns[:T - k] = returns[:T - k] + w * rewards[k:]
-        window_end = episode_end[k:].clone()  # the window of t = 0..T-k-1 closes at step t+k
-        window_end[-1] = True  # the rollout's end
-        if k == n - 1:
-            window_end[:] = True
+        w = weight[:T - k]  # gamma^k while step t+k is in t's window, else 0
+        closes = episode_end[k:] | (k == n - 1)  # at step t+k, t's window ends with its episode,
+        closes[-1] = True  # after n steps, or at the rollout's end
         bootstrap = w * gamma * torch.where(terminated[k:], 0.0, next_values[k:])  # no V after s_T
-        returns[:T - k] = returns[:T - k] + torch.where(window_end, bootstrap, 0.0)
-        weight[:T - k] = torch.where(window_end, 0.0, w * gamma)
+        returns[:T - k] = returns[:T - k] + w * rewards[k:] + torch.where(closes, bootstrap, 0.0)
+        weight[:T - k] = torch.where(closes, 0.0, w * gamma)
     return returns
 
 
 def a3c_loss(log_probs, values, entropies, returns, ent_coef, vf_coef):
     """sum_t [-log pi(a_t|s_t) A_t - beta H_t + c_v (R_t - V(s_t))^2 / 2], A_t = R_t - V(s_t).
 
-    Summed over the segment as in the paper's accumulated gradients. The advantage is a
-    constant for the policy term, and the returns a constant target for V.
-    """
+    Over a segment's [T] steps, summed as in the paper's accumulated gradients. The advantage
+    is a constant for the policy term, and the returns a constant target for V."""
+    log_probs, values, entropies, returns = as_tensors(
+        "a3c_loss", log_probs=log_probs, values=values, entropies=entropies, returns=returns)
     advantages = (returns - values).detach()
     policy_loss = -(log_probs * advantages).sum()
     value_loss = 0.5 * ((returns.detach() - values) ** 2).sum()
@@ -125,8 +137,7 @@ class SharedAdam(torch.optim.Adam):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         # foreach=False: the single-tensor path updates `step` in place, which keeps it shared.
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         foreach=False)
+        super().__init__(params, lr, betas, eps, weight_decay, foreach=False)
         for group in self.param_groups:
             for p in group["params"]:
                 if p.device.type != "cpu":
@@ -170,11 +181,11 @@ class ActorCritic(nn.Module):
         return (torch.zeros(batch, self.hidden, device=device),) * 2 if self.recurrent else None
 
     def forward(self, obs, state=None):
-        """obs [B, obs_dim] -> (distribution over actions, V(s) [B], next recurrent state)."""
-        features = obs
+        """obs [B, obs_dim], an array too -> (distribution over actions, V(s) [B], next state)."""
+        obs = torch.as_tensor(obs, dtype=torch.float32, device=next(self.parameters()).device)
         if self.recurrent:
             state = self.lstm(self.encoder(obs), state)
-            features = state[0]
+        features = state[0] if self.recurrent else obs
         value = self.v(features).squeeze(-1)
         # validate_args=False: the argument checks cost more than this small network
         dist = (Categorical(logits=self.pi(features), validate_args=False) if self.discrete else
@@ -193,15 +204,10 @@ def play_segment(model, env, act_space, obs, state, t_max, take_step):
     take_step() reserves one step of the shared budget: its global number, or None when spent.
     Returns the segment (log pi(a_t|s_t), H_t, V(s_t), r_t; the end flags; V(s_T) of the last
     observation, the final one when truncated), and the observation and recurrent state reached."""
-    device = next(model.parameters()).device
     segment = {"log_probs": [], "entropies": [], "values": [], "rewards": [],
                "terminated": False, "truncated": False, "global_step": None}
-    for _ in range(t_max):
-        global_step = take_step()
-        if global_step is None:
-            break
-        dist, value, state = model(torch.as_tensor(obs, dtype=torch.float32,
-                                                   device=device)[None], state)
+    while len(segment["rewards"]) < t_max and (global_step := take_step()) is not None:
+        dist, value, state = model(obs[None], state)
         action = dist.sample()
         obs, reward, terminated, truncated, _ = env.step(
             to_env_action(action[0].cpu().numpy(), act_space))
@@ -213,21 +219,19 @@ def play_segment(model, env, act_space, obs, state, t_max, take_step):
         if terminated or truncated:  # a segment never spans two episodes
             break
     with torch.no_grad():  # the bootstrap V(s_T); n_step_returns ignores it after a termination
-        segment["next_value"] = model(torch.as_tensor(obs, dtype=torch.float32,
-                                                      device=device)[None], state)[1]
+        segment["next_value"] = model(obs[None], state)[1]
     return segment, obs, state
 
 
 def learn(local_model, shared, segment, cfg):
     """One Hogwild update: the gradient of the segment's loss at theta', applied to theta."""
     shared_model, optimizer, counter = shared[:3]
-    device, T = segment["next_value"].device, len(segment["rewards"])
-    values = torch.stack(segment["values"])  # [T]
+    values, T = torch.stack(segment["values"]), len(segment["rewards"])  # [T]
+    next_values = torch.cat([values[1:].detach(), segment["next_value"]])  # V(s_{t+1}) [T]
     term, end = torch.zeros(T, dtype=torch.bool), torch.zeros(T, dtype=torch.bool)
     term[-1], end[-1] = segment["terminated"], segment["terminated"] or segment["truncated"]
-    returns = n_step_returns(torch.tensor(segment["rewards"], device=device),
-                             torch.cat([values[1:].detach(), segment["next_value"]]),
-                             term.to(device), end.to(device), cfg.gamma, cfg.t_max)
+    # the rewards (a list) and the end flags go to next_values' device
+    returns = n_step_returns(segment["rewards"], next_values, term, end, cfg.gamma, cfg.t_max)
     loss, stats = a3c_loss(torch.stack(segment["log_probs"]), values,
                            torch.stack(segment["entropies"]), returns, cfg.ent_coef, cfg.vf_coef)
     local_model.zero_grad()
@@ -263,14 +267,13 @@ def worker(rank, cfg, device, shared, parent_pid, run_dir):
         obs, _ = env.reset(seed=cfg.seed + rank)
         local_model = build_model(cfg, obs_space, act_space).to(device)
         state, ep_return, ep_length = local_model.initial_state(1, device), 0.0, 0
-        # Stop when told to, when the budget is spent, or when the main process died (orphaned).
-        while not stop.is_set() and os.getppid() == parent_pid:
+        while not stop.is_set() and os.getppid() == parent_pid:  # until told to stop or orphaned
             local_model.load_state_dict(shared_model.state_dict())  # theta' <- theta
             if state is not None:  # carried across segments, but gradients stop here
                 state = tuple(s.detach() for s in state)
             segment, obs, state = play_segment(local_model, env, act_space, obs, state,
                                                cfg.t_max, take_step)
-            if not segment["rewards"]:
+            if not segment["rewards"]:  # the budget is spent
                 break
             ep_return += sum(segment["rewards"])
             ep_length += len(segment["rewards"])
@@ -306,12 +309,10 @@ def start_workers(cfg, device, shared, run_dir):
 
 
 def drain(messages, handle, timeout=0.0):  # every message waiting; the first up to timeout s
-    try:
+    with contextlib.suppress(queue.Empty):
         while True:
             handle(*messages.get(timeout=timeout))
             timeout = 0.0
-    except queue.Empty:
-        pass
 
 
 def stop_workers(workers, stop, messages, handle, timeout=5.0):
@@ -335,8 +336,7 @@ def train(cfg):
     shared_model = build_model(cfg, obs_space, act_space).share_memory()  # stays on the CPU
     shared = (shared_model, SharedAdam(shared_model.parameters(), lr=cfg.learning_rate),
               SPAWN.Value("q", 0), SPAWN.Event(), SPAWN.Queue())  # counter, stop, messages
-    counter, stop, messages = shared[2:]
-    errors, n_updates = [], 0
+    (counter, stop, messages), errors, n_updates = shared[2:], [], 0
 
     def handle(kind, *message):  # what a worker reports: an episode, an update, an error
         nonlocal n_updates
@@ -366,10 +366,9 @@ def train(cfg):
         sys.exit(f"{NAME}.py: error: {errors[0]}")
     train_time, global_step = time.time() - log.start, counter.value
     log.show(global_step, last=True)
-    returns = evaluate(shared_model.to(device), cfg, device)
-    return result(cfg, returns, log.dir, global_step=global_step, num_workers=cfg.num_workers,
-                  updates=n_updates, train_time_s=round(train_time, 3),
-                  sps=round(global_step / train_time, 1))
+    return result(cfg, evaluate(shared_model.to(device), cfg, device), log.dir,
+                  global_step=global_step, num_workers=cfg.num_workers, updates=n_updates,
+                  train_time_s=round(train_time, 3), sps=round(global_step / train_time, 1))
 
 
 def evaluate(model, cfg, device):
@@ -381,8 +380,7 @@ def evaluate(model, cfg, device):
         state, done = model.initial_state(1, device), False
         while not done:
             with torch.no_grad():
-                dist, _, state = model(torch.as_tensor(obs, dtype=torch.float32,
-                                                       device=device)[None], state)
+                dist, _, state = model(obs[None], state)
             action = dist.logits.argmax(-1) if model.discrete else dist.mean
             obs, reward, terminated, truncated, _ = env.step(
                 to_env_action(action[0].cpu().numpy(), act_space))

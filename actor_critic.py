@@ -75,12 +75,26 @@ class Config:
 # The public API: pure functions of tensors. No env, no global state, no randomness.
 # ---------------------------------------------------------------------------------------------
 
+def as_tensors(where, **named):  # lists and numpy arrays too; one shape for all of them
+    device = next((x.device for x in named.values() if torch.is_tensor(x)), None)
+    tensors = [torch.as_tensor(x, device=device) for x in named.values()]  # a tensor: itself
+    if len({x.shape for x in tensors}) > 1:  # broadcasting them would give a wrong answer
+        shapes = " and ".join(f"{name} {list(x.shape)}" for name, x in zip(named, tensors))
+        raise ValueError(f"{where}: {shapes} must have one shape")
+    return tensors
+
+
 def td_targets(rewards, next_values, terminated, gamma):
     """One-step targets y_t = r_t + gamma (1 - terminated_t) V(s_{t+1}), any shape ([T], [T, N]).
 
     next_values[t] is V of the true next state (the final observation of a truncated
-    episode). A terminal state is worth 0, whatever the critic says about it.
+    episode). A terminal state is worth 0, whatever the critic says about it. The three
+    arguments have one shape; the result has their promoted dtype.
     """
+    rewards, next_values, terminated = as_tensors(
+        "td_targets", rewards=rewards, next_values=next_values, terminated=terminated)
+    if not 0 <= gamma <= 1:
+        raise ValueError(f"td_targets: gamma must be in [0, 1], not {gamma}")
     bootstrap = torch.where(terminated.bool(), torch.zeros_like(next_values), next_values)
     return rewards + gamma * bootstrap
 
@@ -93,11 +107,19 @@ def n_step_returns(rewards, next_values, terminated, episode_end, gamma, n):
     m = min(n, steps to the end of the episode, steps to the end of the rollout).
     episode_end[t] = terminated[t] or truncated[t]: the trajectory stops after step t.
     n = 1 gives `td_targets`; n >= T gives the return, bootstrapped at truncation or rollout end.
+    The four arguments have one shape; the result has their promoted dtype (T = 0: empty).
     """
+    rewards, next_values, terminated, episode_end = as_tensors(
+        "n_step_returns", rewards=rewards, next_values=next_values, terminated=terminated,
+        episode_end=episode_end)
+    if rewards.dim() == 0 or not 0 <= gamma <= 1 or not n >= 1:
+        raise ValueError(f"n_step_returns: want rewards [T] or [T, N], gamma in [0, 1], n >= 1; "
+                         f"got {list(rewards.shape)}, {gamma}, {n}")
     T = rewards.shape[0]
+    rewards = rewards.to(torch.promote_types(rewards.dtype, next_values.dtype))  # sums in it too
     terminated, episode_end = terminated.bool(), episode_end.bool()
     closes_at = episode_end.clone()
-    closes_at[-1] = True  # the rollout's end cuts every window that reaches it
+    closes_at[-1:] = True  # the rollout's end cuts every window that reaches it
     bootstrap = torch.where(terminated, torch.zeros_like(next_values), next_values)
 
     def ahead(x, k):  # x_{t+k} at row t; rows past the rollout are padding, never used

@@ -79,31 +79,47 @@ class Config:
     quiet: bool = False  # no progress lines
 
 
+def as_tensors(where, **named):  # lists and numpy arrays too; one shape for all of them
+    device = next((x.device for x in named.values() if torch.is_tensor(x)), None)
+    tensors = [torch.as_tensor(x, device=device) for x in named.values()]  # a tensor: itself
+    if len({x.shape for x in tensors}) > 1:  # broadcasting them would give a wrong answer
+        shapes = " and ".join(f"{name} {list(x.shape)}" for name, x in zip(named, tensors))
+        raise ValueError(f"{where}: {shapes} must have one shape")
+    return tensors
+
+
 def dqn_targets(rewards, next_q_target, terminated, gamma, next_q_online=None):
     """y = r + gamma (1 - terminated) max_a Q_target(s', a), detached (a semi-gradient target).
     rewards, terminated: [B] or [T, N]; next_q_target, next_q_online: the same plus [..., A].
     With next_q_online (double DQN), the max becomes Q_target(s', argmax_a Q_online(s', a))."""
+    rewards, terminated = as_tensors("dqn_targets", rewards=rewards, terminated=terminated)
+    next_q_target = torch.as_tensor(next_q_target, device=rewards.device)
     if next_q_online is None:
         next_q = next_q_target.max(-1).values
-    else:
-        best = next_q_online.argmax(-1, keepdim=True)  # chosen by the online network,
-        next_q = next_q_target.gather(-1, best).squeeze(-1)  # valued by the target network
-    not_terminal = 1.0 - terminated.to(rewards.dtype)  # a terminal s' has value 0: no bootstrap
-    return (rewards + gamma * not_terminal * next_q.to(rewards.dtype)).detach()
+    else:  # chosen by the online network, valued by the target network
+        next_q_target, next_q_online = as_tensors("dqn_targets", next_q_target=next_q_target,
+                                                  next_q_online=next_q_online)
+        next_q = next_q_target.gather(-1, next_q_online.argmax(-1, keepdim=True)).squeeze(-1)
+    if next_q.shape != rewards.shape or not 0 <= gamma <= 1:
+        raise ValueError(f"dqn_targets: rewards {list(rewards.shape)}, next_q_target "
+                         f"{list(next_q_target.shape)}, gamma {gamma}: want [*rewards, A], [0, 1]")
+    return (rewards + gamma * (1.0 - terminated.to(next_q.dtype)) * next_q).detach()  # no bootstrap
 
 
 @torch.no_grad()
 def soft_update(target, source, tau):
     """target <- tau source + (1 - tau) target, in place, parameter by parameter; tau=1 copies."""
+    if not 0 <= tau <= 1:
+        raise ValueError(f"soft_update: tau must be in [0, 1], not {tau}")
     for t, s in zip(target.parameters(), source.parameters(), strict=True):
         t.mul_(1.0 - tau).add_(tau * s)  # two roundings, no fused multiply-add
 
 
 def ddpg_actor_loss(critic, actor, obs):
     """-mean_s Q(s, mu(s)). Its gradient wrt the actor is the deterministic policy gradient
-    -mean dQ/da|_{a=mu(s)} dmu/dtheta; the critic's parameters enter as constants, so the
-    backward pass leaves no gradient in the critic."""
+    -mean dQ/da|_{a=mu(s)} dmu/dtheta; the critic's parameters enter as constants (no gradient)."""
     params = {name: p.detach() for name, p in critic.named_parameters()}
+    obs = torch.as_tensor(obs).to(next(actor.parameters()))  # lists, arrays: the actor's dtype
     return -torch.func.functional_call(critic, params, (obs, actor(obs))).mean()
 
 
@@ -112,7 +128,6 @@ class ReplayBuffer:
     final observation when the episode was truncated; `terminated` alone decides bootstrapping.
     Prioritized: a sum tree holds p_i in its leaves and in every inner node the sum of its two
     children (node 1 the root, node i's children 2i and 2i+1): sampling and updates in O(log n)."""
-
     def __init__(self, capacity, obs_dim, action_shape, action_dtype, seed, prioritized=False,
                  alpha=0.6, eps=1e-6):
         shapes = {"obs": ((obs_dim,), np.float32), "actions": (action_shape, action_dtype),
@@ -133,14 +148,12 @@ class ReplayBuffer:
         if self.tree is not None and len(idx):
             self.set_priorities(idx, self.max_priority)  # new transitions: sampled at least once
 
-    def sample(self, batch_size, beta=1.0):  # indices, batch, importance weights; filled slots
+    def sample(self, n, beta=1.0):  # n indices, the batch, importance weights; filled slots only
         if self.tree is None:
-            idx, weights = self.rng.integers(0, self.size, batch_size), np.ones(batch_size)
-        else:  # stratified: a uniform prefix sum in each of batch_size equal slices of the mass
-            prefix = (np.arange(batch_size) + self.rng.random(batch_size)) * (
-                self.tree[1] / batch_size)
-            node = np.ones(batch_size, dtype=np.int64)  # down to the leaf i with
-            while node[0] < self.n_leaves:  # sum(p[:i]) <= prefix < sum(p[:i+1])
+            idx, weights = self.rng.integers(0, self.size, n), np.ones(n)
+        else:  # stratified: a uniform prefix sum in each of n equal slices of the mass
+            prefix, node = (np.arange(n) + self.rng.random(n)) * (self.tree[1] / n), np.ones(n, int)
+            while node[0] < self.n_leaves:  # to the leaf i: sum(p[:i]) <= prefix < sum(p[:i+1])
                 left = self.tree[2 * node]  # (never into an empty subtree, round-off or not)
                 right = (prefix >= left) & (self.tree[2 * node + 1] > 0)
                 prefix, node = np.where(right, prefix - left, prefix), 2 * node + right
@@ -168,9 +181,7 @@ def mlp(in_dim, out_dim, hidden):
     return nn.Sequential(*layers, nn.Linear(widths[-1], out_dim))
 
 
-class QNetwork(nn.Module):
-    """Q_phi(s, .) for every discrete action; dueling: V(s) + A(s, a) - mean_a A(s, a)."""
-
+class QNetwork(nn.Module):  # Q_phi(s, .), one per action; dueling: V(s) + A(s, a) - mean_a A(s, a)
     def __init__(self, obs_dim, n_actions, hidden, dueling=False):
         super().__init__()
         self.dueling, width = dueling, hidden[-1]
@@ -186,9 +197,7 @@ class QNetwork(nn.Module):
         return self.value(features) + advantages - advantages.mean(-1, keepdim=True)
 
 
-class Actor(nn.Sequential):
-    """mu_theta(s): an MLP's output, tanh-squashed into the action bounds [low, high]."""
-
+class Actor(nn.Sequential):  # mu_theta(s): an MLP's output, tanh-squashed into [low, high]
     def __init__(self, act_space, *layers):
         super().__init__(*layers)
         low, high = torch.tensor(np.stack([act_space.low, act_space.high]), dtype=torch.float32)
@@ -199,9 +208,7 @@ class Actor(nn.Sequential):
         return self.center + self.scale * torch.tanh(super().forward(obs))
 
 
-class Critic(nn.Sequential):
-    """Q_phi(s, a) for a continuous action a: [B], an MLP's layers on (s, a) concatenated."""
-
+class Critic(nn.Sequential):  # Q_phi(s, a) [B] for a continuous a: an MLP on (s, a) concatenated
     def forward(self, obs, actions):
         return super().forward(torch.cat([obs, actions], -1)).squeeze(-1)
 
@@ -214,9 +221,7 @@ def build_networks(cfg, obs_space, act_space, device):  # by name, as model.pt k
             "critic": Critic(*mlp(obs_dim + act_space.shape[0], 1, hidden)).to(device)}
 
 
-class Agent:
-    """What DQN and DDPG share: online networks, their targets phi- (theta-), an Adam each."""
-
+class Agent:  # what DQN and DDPG share: online networks, their targets phi- (theta-), an Adam each
     def __init__(self, cfg, obs_space, act_space, device):
         self.cfg, self.act_space, self.device = cfg, act_space, device
         self.nets = build_networks(cfg, obs_space, act_space, device)
@@ -225,18 +230,16 @@ class Agent:
             self.targets[name].requires_grad_(False).load_state_dict(net.state_dict())
         self.opts = {name: torch.optim.Adam(net.parameters(), lr=cfg.learning_rate, fused=True)
                      for name, net in self.nets.items()}  # fused: a quarter faster on small nets
-        stats = ["loss", "actor_loss", "q_mean", "td_abs_mean", "epsilon", "beta"]  # updates.csv
-        self.stats = dict.fromkeys(stats, float("nan"))
-        self.last_step, self.noise = 0, np.zeros((cfg.num_envs, *act_space.shape))  # DQN's, DDPG's
+        self.stats = {k: np.nan for k in "loss actor_loss q_mean td_abs_mean epsilon beta".split()}
+        self.last_step, self.noise = 0, np.zeros((cfg.num_envs, *act_space.shape))  # DQN's, OU's
 
-    def learn(self, buffer, steps, progress):  # returns the row of updates.csv
-        cfg = self.cfg  # importance weights' beta: per_beta -> 1 over training
-        self.stats["beta"] = beta = cfg.per_beta + min(progress, 1.0) * (1.0 - cfg.per_beta)
+    def learn(self, buffer, steps, progress):  # the row of updates.csv; beta: per_beta -> 1
+        self.stats["beta"] = beta = self.cfg.per_beta + min(progress, 1) * (1 - self.cfg.per_beta)
         for _ in range(steps):
-            idx, batch, weights = buffer.sample(cfg.batch_size, beta)
+            idx, batch, weights = buffer.sample(self.cfg.batch_size, beta)
             batch = {k: torch.as_tensor(v, device=self.device) for k, v in batch.items()}
             q, td = self.update(batch, torch.as_tensor(weights, device=self.device))
-            if cfg.prioritized:
+            if self.cfg.prioritized:
                 buffer.update_priorities(idx, td.cpu().numpy())
         self.stats["td_abs_mean"], self.stats["q_mean"] = td.abs().mean().item(), q.mean().item()
         return {k: f"{v:.6g}" for k, v in self.stats.items()}
@@ -278,14 +281,11 @@ class DDPG(Agent):
             return rng.uniform(low, high, (len(obs), *low.shape)).astype(np.float32)
         with torch.no_grad():
             mu = self.nets["actor"](torch.as_tensor(obs, dtype=torch.float32, device=self.device))
-        gaussian = rng.standard_normal(self.noise.shape)
+        noise = cfg.noise_std * rng.standard_normal(self.noise.shape)  # sigma eps: Gaussian noise
         if cfg.noise == "ou":  # x <- x - theta x + sigma eps: temporally correlated
-            noise = np.where(resetting[:, None], 0.0, self.noise)  # a fresh process per episode
-            self.noise = noise - cfg.ou_theta * noise + cfg.noise_std * gaussian
-        else:
-            self.noise = cfg.noise_std * gaussian
-        actions = mu.cpu().numpy() + self.noise * ((high - low) / 2)
-        return np.clip(actions, low, high).astype(np.float32)
+            x = np.where(resetting[:, None], 0.0, self.noise)  # a fresh process per episode
+            self.noise = noise = x - cfg.ou_theta * x + noise
+        return np.clip(mu.cpu().numpy() + noise * ((high - low) / 2), low, high).astype(np.float32)
 
     def update(self, batch, weights):  # the critic's step, the actor's, the targets' averaging
         with torch.no_grad():  # mu'(s') stands in for argmax_a': the DQN target over one action
@@ -307,8 +307,7 @@ class DDPG(Agent):
         return q.detach(), q.detach() - y
 
 
-def train(cfg):
-    """Train DQN or DDPG; return the result dict, main's last line on stdout."""
+def train(cfg):  # DQN or DDPG; returns the result dict, main's last line on stdout
     envs, obs_space, act_space = make_env(check(cfg).env_id, cfg.num_envs)
     cfg = resolve(cfg, act_space)  # the algorithm, from --algo or the actions, and its defaults
     device = setup(cfg)
@@ -367,8 +366,7 @@ def evaluate(nets, cfg, device):  # returns of greedy episodes, argmax_a Q(s, a)
 
 
 def load_agent(cfg, ckpt, obs_space, act_space, device):  # the networks, for --eval-only
-    cfg = resolve(cfg, act_space)
-    nets = build_networks(cfg, obs_space, act_space, device)
+    nets = build_networks(cfg := resolve(cfg, act_space), obs_space, act_space, device)
     for name, net in nets.items():
         net.load_state_dict(ckpt[name])
     return cfg, nets

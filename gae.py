@@ -81,6 +81,15 @@ LIMITS = {"total_timesteps": "x > 0", "num_envs": "x > 0", "num_steps": "x > 0",
 # The public API: a pure function of tensors. No env, no global state, no randomness.
 # ---------------------------------------------------------------------------------------------
 
+def as_tensors(where, **named):  # lists and numpy arrays too; one shape for all of them
+    device = next((x.device for x in named.values() if torch.is_tensor(x)), None)
+    tensors = [torch.as_tensor(x, device=device) for x in named.values()]  # a tensor: itself
+    if len({x.shape for x in tensors}) > 1:  # broadcasting them would give a wrong answer
+        shapes = " and ".join(f"{name} {list(x.shape)}" for name, x in zip(named, tensors))
+        raise ValueError(f"{where}: {shapes} must have one shape")
+    return tensors
+
+
 def compute_gae(rewards, values, next_values, terminated, episode_end, gamma, lam):
     """Generalized advantage estimates and lambda-returns, time-major ([T] or [T, N]).
 
@@ -88,11 +97,18 @@ def compute_gae(rewards, values, next_values, terminated, episode_end, gamma, la
     observation when the episode ended at t). terminated: s_{t+1} is terminal, so it is not
     bootstrapped. episode_end: terminated or truncated, the recursion stops after step t.
     The rollout's last step is bootstrapped with next_values[T-1] unless it terminated.
-    Returns (advantages, returns) with returns = advantages + values, in rewards' dtype/device.
+    The five arguments have one shape, T >= 1. Returns (advantages, returns) with returns =
+    advantages + values, in the inputs' promoted dtype, on their device.
     """
-    not_terminal = 1.0 - terminated.to(rewards.dtype)
-    continues = 1.0 - episode_end.to(rewards.dtype)
+    rewards, values, next_values, terminated, episode_end = as_tensors(
+        "compute_gae", rewards=rewards, values=values, next_values=next_values,
+        terminated=terminated, episode_end=episode_end)
+    if rewards.dim() == 0 or len(rewards) == 0 or not (0 <= gamma <= 1 and 0 <= lam <= 1):
+        raise ValueError(f"compute_gae: want rewards [T] or [T, N] with T >= 1, gamma and lam in "
+                         f"[0, 1]; got {list(rewards.shape)}, {gamma}, {lam}")
+    not_terminal = 1.0 - terminated.to(next_values.dtype)
     deltas = rewards + gamma * not_terminal * next_values - values  # delta_t
+    continues = 1.0 - episode_end.to(deltas.dtype)
     running = torch.zeros_like(deltas[0])
     advantages = []
     for t in reversed(range(deltas.shape[0])):  # A_t = delta_t + gamma lam A_{t+1}, backwards

@@ -15,12 +15,10 @@ whose surrogate improved AND whose measured KL is at most delta; if none does, t
 A_t is GAE(gamma, lambda), normalised per batch; V(s) is regressed on the returns A_t + V(s_t).
 
 Episodes end the gymnasium way: a terminated step is not bootstrapped, a truncated one is, with
-V(final observation). The vector envs use AutoresetMode.SAME_STEP, so every recorded step is a
-real transition and the final observation comes from info["final_obs"].
+V(info["final_obs"]); the envs autoreset in SAME_STEP mode, so every step is a real transition.
 
 Usage:
-    python npg_trpo.py                                    # TRPO on CartPole-v1, 100k steps
-    python npg_trpo.py --algo npg --total-timesteps 100000 --seed 2   # NPG: no line search
+    python npg_trpo.py                     # TRPO on CartPole-v1, 100k steps; NPG: --algo npg
     python npg_trpo.py --env-id Pendulum-v1 --total-timesteps 300000 --gamma 0.9 \
         --gae-lambda 0.95 --num-steps 1024 --norm-obs
     python npg_trpo.py --eval-only --checkpoint runs/<run>/model.pt --eval-episodes 20
@@ -78,65 +76,82 @@ def check_config(cfg):  # the range rules are in LIMITS
 
 
 # --- The public API: pure functions of tensors. No env, no global state, no randomness ---
+def as_tensors(where, **named):  # lists and numpy arrays too; one shape for all of them
+    device = next((x.device for x in named.values() if torch.is_tensor(x)), None)
+    tensors = [torch.as_tensor(x, device=device) for x in named.values()]  # a tensor: itself
+    if len({x.shape for x in tensors}) > 1:  # broadcasting them would give a wrong answer
+        shapes = " and ".join(f"{name} {list(x.shape)}" for name, x in zip(named, tensors))
+        raise ValueError(f"{where}: {shapes} must have one shape")
+    return tensors
+
 
 def conjugate_gradient(Avp, b, iters=10, residual_tol=1e-10):
     """x ~ A^-1 b for a symmetric positive definite A known only through Avp(v) = A v.
 
-    After k iterations x minimises 0.5 x^T A x - b^T x over the Krylov subspace
-    span(b, Ab, ..., A^(k-1) b); after n = dim(b) iterations, in exact arithmetic, x = A^-1 b.
-    Stops early once the squared residual ||b - A x||^2 is at most residual_tol.
-    Only @, + and scalar * are used, never in place: b may also be a numpy array of Fractions.
-    """
-    x = 0 * b
-    r = p = b  # residual b - A x for x = 0; p: search direction, A-conjugate to earlier ones
-    rr = r @ r
+    After k steps x minimises 0.5 x^T A x - b^T x over the Krylov subspace span(b, ..., A^(k-1) b):
+    x = A^-1 b after dim(b) steps, in exact arithmetic. Stops once ||b - A x||^2 <= residual_tol.
+    Only @, + and scalar * are used, never in place: b may also be a numpy array of Fractions."""
+    if not (isinstance(b, np.ndarray) and b.dtype == object):
+        (b,) = as_tensors("conjugate_gradient", b=b)
+    if b.ndim != 1 or not (iters >= 0 and residual_tol >= 0):
+        raise ValueError(f"conjugate_gradient: want b [P], iters >= 0, residual_tol >= 0; got "
+                         f"{list(b.shape)}, {iters}, {residual_tol}")
+    x, r, p, rr = 0 * b, b, b, b @ b  # r = b - A x at x = 0; p: A-conjugate search directions
     for _ in range(iters):
         if rr <= residual_tol:
             break
         Ap = Avp(p)
         alpha = rr / (p @ Ap)  # exact minimisation along p
-        x = x + alpha * p
-        r = r - alpha * Ap
+        x, r = x + alpha * p, r - alpha * Ap
         rr_new = r @ r
-        p = r + (rr_new / rr) * p
-        rr = rr_new
+        p, rr = r + (rr_new / rr) * p, rr_new
     return x
 
 
 def fisher_vector_product(policy, obs, v, damping=0.0):
     """(F + damping I) v, F = Hessian of mean_s KL(pi_old(.|s) || pi_theta(.|s)) at theta_old.
 
-    policy(obs) returns a torch Distribution; v is flat over policy.parameters(). pi_old is the
-    policy as it is now, held constant, so the KL and its gradient vanish at theta_old and the
-    Hessian is the Fisher matrix. Double backprop: F v = grad_theta (grad_theta KL . v).
-    """
+    policy(obs) returns a torch Distribution; v is flat over policy.parameters(); obs and v are
+    taken in the parameters' dtype and device. pi_old is the policy as it is now, held constant,
+    so the KL and its gradient vanish at theta_old and the Hessian is the Fisher matrix."""
     params = list(policy.parameters())
+    obs, v = (torch.as_tensor(x, dtype=params[0].dtype, device=params[0].device) for x in (obs, v))
+    if v.shape != (sum(p.numel() for p in params),) or not damping >= 0:
+        raise ValueError(f"fisher_vector_product: want v flat over policy.parameters() and "
+                         f"damping >= 0; got v {list(v.shape)}, damping {damping}")
     with torch.no_grad():
         old = policy(obs)  # pi_old: same numbers, no graph
     kl = torch.distributions.kl_divergence(old, policy(obs)).mean()
     kl_grad = parameters_to_vector(torch.autograd.grad(kl, params, create_graph=True))
-    Fv = parameters_to_vector(torch.autograd.grad(kl_grad @ v, params))
+    Fv = parameters_to_vector(torch.autograd.grad(kl_grad @ v, params))  # F v = grad(grad KL . v)
     return Fv + damping * v
 
 
 def natural_step(g, Finv_g, max_kl):
-    """s = sqrt(2 max_kl / (g^T F^-1 g)) F^-1 g: the step to the edge 0.5 s^T F s = max_kl.
-
-    Zero unless g^T F^-1 g > 0 (no gradient, or a failed solve): no ascent direction is known.
-    """
+    """s = sqrt(2 max_kl / (g^T F^-1 g)) F^-1 g: the step to the edge 0.5 s^T F s = max_kl."""
+    g, Finv_g = as_tensors("natural_step", g=g, Finv_g=Finv_g)
+    if g.dim() != 1 or not max_kl > 0:
+        raise ValueError(f"natural_step: want g [P] and max_kl > 0; got {list(g.shape)}, {max_kl}")
+    g, Finv_g = (x.to(torch.result_type(g, Finv_g)) for x in (g, Finv_g))  # @ does not promote
     gFg = g @ Finv_g
-    if not gFg > 0:
-        return torch.zeros_like(Finv_g)
-    return torch.sqrt(2 * max_kl / gFg) * Finv_g
+    # zero unless g^T F^-1 g > 0 (no gradient, or a failed solve): no ascent direction is known
+    return torch.sqrt(2 * max_kl / gFg) * Finv_g if gFg > 0 else torch.zeros_like(Finv_g)
 
 
 def compute_gae(rewards, values, next_values, terminated, episode_end, gamma, lam):
     """(advantages, returns), time-major [T] or [T, N]. next_values[t] = V(s_{t+1}), the final
     observation's value where the episode ended. terminated[t]: s_{t+1} is terminal, no bootstrap.
     episode_end[t]: terminated or truncated, the advantage recursion stops after step t."""
-    not_term, not_end = 1.0 - terminated.to(rewards.dtype), 1.0 - episode_end.to(rewards.dtype)
+    rewards, values, next_values, terminated, episode_end = as_tensors(
+        "compute_gae", rewards=rewards, values=values, next_values=next_values,
+        terminated=terminated, episode_end=episode_end)
+    if rewards.dim() == 0 or len(rewards) == 0 or not (0 <= gamma <= 1 and 0 <= lam <= 1):
+        raise ValueError(f"compute_gae: want rewards [T] or [T, N] with T >= 1, gamma and lam in "
+                         f"[0, 1]; got {list(rewards.shape)}, {gamma}, {lam}")
+    not_term = 1.0 - terminated.to(next_values.dtype)
     deltas = rewards + gamma * not_term * next_values - values  # delta_t, the TD error
-    advantages, running = torch.zeros_like(rewards), torch.zeros_like(rewards[0])
+    not_end = 1.0 - episode_end.to(deltas.dtype)
+    advantages, running = torch.zeros_like(deltas), torch.zeros_like(deltas[0])
     for t in reversed(range(rewards.shape[0])):
         running = deltas[t] + gamma * lam * not_end[t] * running  # A_t = delta_t + g l A_{t+1}
         advantages[t] = running
@@ -144,7 +159,6 @@ def compute_gae(rewards, values, next_values, terminated, episode_end, gamma, la
 
 
 # --- Networks and the policy update ---
-
 def mlp(in_dim, out_dim, hidden):
     return nn.Sequential(nn.Linear(in_dim, hidden), nn.Tanh(), nn.Linear(hidden, hidden),
                          nn.Tanh(), nn.Linear(hidden, out_dim))
@@ -179,11 +193,8 @@ def trpo_step(policy, obs, actions, advantages, max_kl, damping=0.1, cg_iters=15
               line_search=True, backtracks=10, backtrack_ratio=0.8):
     """One NPG (line_search=False) or TRPO update of `policy` in place, on a batch. Returns stats.
 
-    obs, actions, advantages: flat over the batch's steps. The surrogate is
-    L(theta) = mean_t exp(log pi_theta - log pi_old) A_t, whose gradient at theta_old is g.
-    Stats: improvement L_new - L_old and kl (measured after the step; 0 when rejected),
-    ls_steps (candidates tried), accepted, cg_residual ||(F + damping I) x - g|| of x ~ F^-1 g.
-    """
+    obs, actions, advantages: flat over the batch's steps. Stats: improvement L_new - L_old and
+    kl (measured after the step; 0 when rejected), ls_steps (tries), accepted, diagnostics."""
     params = list(policy.parameters())
     old_params = parameters_to_vector(params).detach()
     with torch.no_grad():
@@ -192,40 +203,35 @@ def trpo_step(policy, obs, actions, advantages, max_kl, damping=0.1, cg_iters=15
 
     def surrogate_and_kl():
         dist = policy(obs)
-        L = ((dist.log_prob(actions) - old_log_probs).exp() * advantages).mean()
+        L = ((dist.log_prob(actions) - old_log_probs).exp() * advantages).mean()  # L(theta)
         return L, torch.distributions.kl_divergence(old_dist, dist).mean()
 
     L_old, _ = surrogate_and_kl()
-    g = parameters_to_vector(torch.autograd.grad(L_old, params))
+    g = parameters_to_vector(torch.autograd.grad(L_old, params))  # g = grad L at theta_old
     Fvp = lambda v: fisher_vector_product(policy, obs, v, damping)  # noqa: E731
     Finv_g = conjugate_gradient(Fvp, g, cg_iters)
-    cg_residual = (Fvp(Finv_g) - g).norm()
+    cg_residual = (Fvp(Finv_g) - g).norm()  # ||(F + damping I) x - g|| of x ~ F^-1 g
     step = natural_step(g, Finv_g, max_kl)
     expected_improvement = g @ step  # what the linear model of L predicts for the full step
-
     accepted, ls_steps = False, 0
     with torch.no_grad():
         for k in range(backtracks if line_search else 1):
             vector_to_parameters(old_params + backtrack_ratio**k * step, params)
             L_new, kl = surrogate_and_kl()
             ls_steps = k + 1
-            # TRPO accepts a step only if it improves L AND keeps the measured KL inside delta.
-            if not line_search or (L_new > L_old and kl <= max_kl):
-                accepted = True
+            accepted = not line_search or bool(L_new > L_old and kl <= max_kl)
+            if accepted:
                 break
         if not accepted:  # no candidate passed: the policy stays where it was
             vector_to_parameters(old_params, params)
             L_new, kl = L_old, torch.zeros(())
-        # vector_to_parameters leaves every parameter a view into one flat vector. Matrix
-        # products on such views can round differently from those on the parameters' own
-        # storage (seen with AVX-512 kernels), which would make the final evaluation differ
-        # from --eval-only's reloaded model: give each parameter its own storage back.
+        # vector_to_parameters leaves views into one flat vector, and matmuls on views can round
+        # differently (AVX-512) from --eval-only's reloaded model: give each its own storage back.
         for p in params:
             p.data = p.data.clone()
     return {"improvement": (L_new - L_old).item(), "kl": kl.item(), "ls_steps": ls_steps,
-            "accepted": int(accepted), "cg_residual": cg_residual.item(),
-            "expected_improvement": expected_improvement.item(),
-            "entropy": old_dist.entropy().mean().item()}
+            "accepted": int(accepted), "entropy": old_dist.entropy().mean().item(),
+            "cg_residual": cg_residual.item(), "expected_improvement": expected_improvement.item()}
 
 
 class RunningMeanStd:
@@ -245,12 +251,9 @@ class RunningMeanStd:
 
 
 # --- Training ---
-
 def collect_rollout(envs, obs, policy, value_net, num_steps, act_space, obs_rms, device):
     """num_steps steps of every env from `obs`. Returns (batch: dict of [T, N, ...] tensors,
-    the obs to continue from, the raw observations [T, N, obs_dim] for the normaliser).
-    SAME_STEP autoreset: every step is a real transition; where an episode ended, s_{t+1} is
-    info["final_obs"], not the next episode's first observation that `obs` continues with."""
+    the obs to continue from, the raw observations [T, N, obs_dim] for the normaliser)."""
     norm = (lambda o: obs_rms.normalize(o)) if obs_rms is not None else (lambda o: o)
     as_t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32, device=device)  # noqa
     steps = []
@@ -289,27 +292,25 @@ def fit_value(value_net, value_opt, obs, returns, epochs, minibatch, generator):
 
 def log_episodes(log, rewards, ends, global_step, ep_return, ep_length):
     """Finished episodes into progress.csv, in the order their steps happened ([T, N] arrays)."""
-    num_envs = rewards.shape[1]
     for t in range(rewards.shape[0]):
         ep_return += rewards[t]
         ep_length += 1
         for i in np.flatnonzero(ends[t]):
-            log.episode(global_step + t * num_envs + i + 1, ep_return[i], ep_length[i])
+            log.episode(global_step + t * rewards.shape[1] + i + 1, ep_return[i], ep_length[i])
             ep_return[i], ep_length[i] = 0.0, 0
 
 
 def learn(policy, value_net, value_opt, batch, cfg, generator):
     """One policy update (NPG or TRPO) on the GAE advantages, then V(s) regression. Stats."""
-    advantages, returns = compute_gae(batch["rewards"], batch["values"], batch["next_values"],
-                                      batch["terminated"], batch["episode_end"], cfg.gamma,
-                                      cfg.gae_lambda)
     flat = lambda x: x.reshape(-1, *x.shape[2:])  # noqa: E731  [T, N, ...] -> [T*N, ...]
-    advantages = flat(advantages)
+    advantages, returns = map(flat, compute_gae(
+        batch["rewards"], batch["values"], batch["next_values"], batch["terminated"],
+        batch["episode_end"], cfg.gamma, cfg.gae_lambda))
     advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
     stats = trpo_step(policy, flat(batch["obs"]), flat(batch["actions"]), advantages,
                       cfg.max_kl, cfg.damping, cfg.cg_iters, cfg.algo == "trpo", cfg.backtracks,
                       cfg.backtrack_ratio)
-    stats["value_loss"] = fit_value(value_net, value_opt, flat(batch["obs"]), flat(returns),
+    stats["value_loss"] = fit_value(value_net, value_opt, flat(batch["obs"]), returns,
                                     cfg.value_epochs, cfg.value_minibatch_size, generator)
     return stats
 
@@ -355,8 +356,7 @@ def train(cfg):
                   obs_rms=None if obs_rms is None else {
                       "mean": torch.as_tensor(obs_rms.mean), "var": torch.as_tensor(obs_rms.var)})
         envs.close()
-    train_time = time.time() - log.start
-    returns = evaluate((policy, obs_rms), cfg, device)
+    train_time, returns = time.time() - log.start, evaluate((policy, obs_rms), cfg, device)
     return result(cfg, returns, log.dir, global_step=global_step, variant=cfg.algo,
                   train_time_s=round(train_time, 3), sps=round(global_step / train_time, 1))
 

@@ -5,20 +5,17 @@ by maximising a surrogate that stops rewarding a policy for moving far from pi_o
 that collected the batch (a first-order stand-in for TRPO's KL trust region, 2015):
 
     rho_t = pi_theta(a_t|s_t) / pi_old(a_t|s_t)
-    L^CLIP = E_t[ min(rho_t A_t, clip(rho_t, 1 - eps, 1 + eps) A_t) ]       (section 3)
-    L^KLPEN = E_t[ rho_t A_t - beta KL[pi_old(.|s_t), pi_theta(.|s_t)] ],    (section 4)
-      beta halved when the KL d < d_targ / 1.5, doubled when d > 1.5 d_targ
+    L^CLIP = E_t[ min(rho_t A_t, clip(rho_t, 1 - eps, 1 + eps) A_t) ]     (section 3)
+    L^KLPEN = E_t[ rho_t A_t - beta KL[pi_old(.|s_t), pi_theta(.|s_t)] ]  (section 4, beta adapted)
 
 L^CLIP is a pessimistic (lower) bound on the unclipped objective and equals it to first order at
-theta = theta_old, where its gradient is the vanilla policy gradient E_t[grad log pi A_t].
-A_t is GAE (Schulman et al., 2016): delta_t = r_t + gamma (1 - terminated_t) V(s_{t+1}) - V(s_t),
-A_t = delta_t + gamma lam (1 - episode_end_t) A_{t+1}; V(s) regresses on the returns A_t + V(s_t).
-Algorithm 1, actor-critic style: N envs run pi_old for T steps, then K epochs over minibatches
-of M <= NT transitions maximise L - c_1 L^VF + c_2 S[pi].
+theta = theta_old, where its gradient is the vanilla policy gradient E_t[grad log pi A_t]. A_t is
+GAE (compute_gae; Schulman et al., 2016), V(s) regresses on the returns A_t + V(s_t). Algorithm 1,
+actor-critic style: N envs run pi_old for T steps, then K epochs over minibatches of M <= NT
+transitions maximise L - c_1 L^VF + c_2 S[pi].
 
-A time-limit truncation is bootstrapped from V(final observation); termination is not. The vector
-env autoresets in the same step (AutoresetMode.SAME_STEP: the final observation comes in
-info["final_obs"]), so no step of the batch spans two episodes and none is wasted on a reset.
+Truncation (a time limit) is bootstrapped from V(final observation), termination is not. Envs
+autoreset in the same step (AutoresetMode.SAME_STEP, info["final_obs"]): no batch step is a reset.
 
 Usage:
     python ppo.py                        # CartPole-v1, 100k steps, L^CLIP (--objective kl-penalty)
@@ -27,7 +24,6 @@ Usage:
     python ppo.py --eval-only --checkpoint runs/<run>/model.pt --eval-episodes 20
 """
 import copy
-import math
 from dataclasses import dataclass
 
 import gymnasium as gym
@@ -81,18 +77,28 @@ class Config:
     quiet: bool = False  # no progress lines
 
 
+def as_tensors(where, **named):  # lists and numpy arrays too; one shape for all of them
+    device = next((x.device for x in named.values() if torch.is_tensor(x)), None)
+    tensors = [torch.as_tensor(x, device=device) for x in named.values()]  # a tensor: itself
+    if len({x.shape for x in tensors}) > 1:  # broadcasting them would give a wrong answer
+        shapes = " and ".join(f"{name} {list(x.shape)}" for name, x in zip(named, tensors))
+        raise ValueError(f"{where}: {shapes} must have one shape")
+    return tensors
+
+
 def compute_gae(rewards, values, next_values, terminated, episode_end, gamma, lam):
     """(advantages, returns) by generalized advantage estimation, time-major [T] or [T, N].
-
     delta_t = r_t + gamma (1 - terminated_t) next_values_t - values_t
     A_t = delta_t + gamma lam (1 - episode_end_t) A_{t+1},  A_T = 0;  returns = A + values.
-    next_values_t is V(s_{t+1}) of the true next state (the final observation of a truncated
-    episode); terminated / episode_end are bool or 0/1 tensors.
-    """
-    not_terminal = 1.0 - terminated.to(rewards.dtype)
-    not_end = 1.0 - episode_end.to(rewards.dtype)
-    deltas = rewards + gamma * not_terminal * next_values - values
-    advantages, running = torch.zeros_like(deltas), torch.zeros_like(deltas[0])
+    next_values_t = V(s_{t+1}), the final observation's if truncated; terminated/episode_end 0/1."""
+    rewards, values, next_values, terminated, episode_end = as_tensors(
+        "compute_gae", rewards=rewards, values=values, next_values=next_values,
+        terminated=terminated, episode_end=episode_end)
+    if rewards.dim() == 0 or len(rewards) == 0 or not (0 <= gamma <= 1 and 0 <= lam <= 1):
+        raise ValueError(f"compute_gae: want rewards [T] or [T, N] with T >= 1, gamma and lam in "
+                         f"[0, 1]; got {list(rewards.shape)}, {gamma}, {lam}")
+    deltas = rewards + gamma * (1.0 - terminated.to(next_values.dtype)) * next_values - values
+    advantages, running, not_end = torch.zeros_like(deltas), 0.0, 1.0 - episode_end.to(deltas.dtype)
     for t in reversed(range(deltas.shape[0])):
         running = advantages[t] = deltas[t] + gamma * lam * not_end[t] * running
     return advantages, advantages + values
@@ -100,30 +106,43 @@ def compute_gae(rewards, values, next_values, terminated, episode_end, gamma, la
 
 def ppo_clip_objective(log_probs, old_log_probs, advantages, clip_eps):
     """L^CLIP = mean_t min(rho_t A_t, clip(rho_t, 1 - eps, 1 + eps) A_t), rho = exp(lp - old_lp).
-
     The gradient flows through log_probs only; old_log_probs and advantages are constants."""
-    ratio = (log_probs - old_log_probs.detach()).exp()
-    advantages = advantages.detach()
+    log_probs, old_log_probs, advantages = as_tensors(
+        "ppo_clip_objective", log_probs=log_probs, old_log_probs=old_log_probs,
+        advantages=advantages)
+    if not clip_eps > 0:
+        raise ValueError(f"ppo_clip_objective: clip_eps must be > 0, not {clip_eps}")
+    ratio, advantages = (log_probs - old_log_probs.detach()).exp(), advantages.detach()
     return torch.min(ratio * advantages,
                      ratio.clamp(1.0 - clip_eps, 1.0 + clip_eps) * advantages).mean()
 
 
 def ppo_kl_penalty_objective(log_probs, old_log_probs, advantages, kl, beta):
     """L^KLPEN = mean_t (rho_t A_t - beta KL_t), KL_t = KL[pi_old(.|s_t), pi_theta(.|s_t)]."""
-    ratio = (log_probs - old_log_probs.detach()).exp()
-    return (ratio * advantages.detach() - beta * kl).mean()
+    log_probs, old_log_probs, advantages, kl = as_tensors(
+        "ppo_kl_penalty_objective", log_probs=log_probs, old_log_probs=old_log_probs,
+        advantages=advantages, kl=kl)
+    if not beta >= 0:
+        raise ValueError(f"ppo_kl_penalty_objective: beta must be >= 0, not {beta}")
+    return ((log_probs - old_log_probs.detach()).exp() * advantages.detach() - beta * kl).mean()
 
 
 def adapt_kl_beta(beta, kl, kl_target):
     """The paper's rule: halve beta when d < d_targ / 1.5, double it when d > 1.5 d_targ."""
+    if not (beta > 0 and kl_target > 0):
+        raise ValueError(f"adapt_kl_beta: beta and kl_target must be > 0; got {beta}, {kl_target}")
     return beta / 2.0 if kl < kl_target / 1.5 else beta * 2.0 if kl > kl_target * 1.5 else beta
 
 
 def value_loss(values, old_values, returns, clip_eps=None):
     """0.5 mean (V - R)^2, or with clip_eps the pessimistic
     0.5 mean max((V - R)^2, (V_old + clip(V - V_old, -eps, eps) - R)^2)."""
+    values, returns = as_tensors("value_loss", values=values, returns=returns)
     loss = (values - returns.detach()) ** 2
     if clip_eps is not None:
+        values, old_values = as_tensors("value_loss", values=values, old_values=old_values)
+        if not clip_eps > 0:
+            raise ValueError(f"value_loss: clip_eps must be > 0 (or None), not {clip_eps}")
         clipped = old_values.detach() + (values - old_values.detach()).clamp(-clip_eps, clip_eps)
         loss = torch.max(loss, (clipped - returns.detach()) ** 2)
     return 0.5 * loss.mean()
@@ -133,15 +152,14 @@ def mlp(in_dim, out_dim, hidden, out_gain):
     """Tanh MLP, orthogonal init: gain sqrt(2), and a small policy head starts pi near uniform."""
     layers = [nn.Linear(in_dim, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(),
               nn.Linear(hidden, out_dim)]
-    for layer, gain in zip(layers[::2], (math.sqrt(2), math.sqrt(2), out_gain)):
+    for layer, gain in zip(layers[::2], (np.sqrt(2), np.sqrt(2), out_gain)):
         nn.init.orthogonal_(layer.weight, gain)
         nn.init.zeros_(layer.bias)
     return nn.Sequential(*layers)
 
 
 class Agent(nn.Module):
-    """Actor pi_theta(a|s): softmax, or N(mu(s), diag(exp(log_std))^2), log_std independent of s;
-    a separate critic V(s)."""
+    """Actor pi(a|s): softmax or N(mu(s), diag(exp(log_std))^2), log_std free of s; critic V(s)."""
 
     def __init__(self, obs_dim, action_space, hidden, init_log_std):
         super().__init__()
@@ -151,14 +169,12 @@ class Agent(nn.Module):
         if not self.discrete:
             self.log_std = nn.Parameter(torch.full((act_dim,), float(init_log_std)))
 
-    def dist(self, obs):
-        # validate_args=False: argument checks cost more than the tiny networks themselves
+    def dist(self, obs):  # validate_args=False: argument checks cost more than these tiny nets
         if self.discrete:
             return torch.distributions.Categorical(logits=self.actor(obs), validate_args=False)
         mean = self.actor(obs)
-        normal = torch.distributions.Normal(mean, self.log_std.exp().expand_as(mean),
-                                            validate_args=False)
-        return torch.distributions.Independent(normal, 1, validate_args=False)
+        return torch.distributions.Independent(torch.distributions.Normal(
+            mean, self.log_std.exp().expand_as(mean), validate_args=False), 1, validate_args=False)
 
     def value(self, obs):
         return self.critic(obs).squeeze(-1)
@@ -171,22 +187,18 @@ class RunningMeanStd:
         self.mean, self.var, self.count = np.zeros(shape), np.ones(shape), 1e-4
 
     def update(self, x):
-        batch_mean, batch_var, n = x.mean(0), x.var(0), x.shape[0]
-        delta, total = batch_mean - self.mean, self.count + n
-        self.mean = self.mean + delta * n / total
-        self.var = (self.var * self.count + batch_var * n
+        n, delta, total = x.shape[0], x.mean(0) - self.mean, self.count + x.shape[0]
+        self.var = (self.var * self.count + x.var(0) * n
                     + delta**2 * self.count * n / total) / total
-        self.count = total
+        self.mean, self.count = self.mean + delta * n / total, total
 
 
 class Normalizer:
-    """Observation normalisation, and reward scaling by the std of the discounted return
-    (Engstrom et al., 2020). Updated while training; frozen (update=False) at evaluation."""
+    """Obs normalisation, reward scaling by the discounted return's std (Engstrom et al., 2020)."""
 
     def __init__(self, obs_dim, num_envs, gamma, enabled, clip=10.0):
-        self.enabled, self.gamma, self.clip = enabled, gamma, clip
+        self.enabled, self.gamma, self.clip, self.ret = enabled, gamma, clip, np.zeros(num_envs)
         self.obs_rms, self.ret_rms = RunningMeanStd((obs_dim,)), RunningMeanStd()
-        self.ret = np.zeros(num_envs)  # running discounted return of each env's episode
 
     def obs(self, obs, update=False):
         if self.enabled and update:
@@ -214,7 +226,6 @@ class Normalizer:
 
 
 def rollout_storage(T, N, obs_space, act_space, device):
-    """The [T, N, ...] tensors one rollout fills, allocated on the device."""
     discrete = isinstance(act_space, gym.spaces.Discrete)
     return {"obs": torch.zeros((T, N) + obs_space.shape, device=device),
             "actions": torch.zeros((T, N) + act_space.shape, device=device,
@@ -227,17 +238,14 @@ def rollout_storage(T, N, obs_space, act_space, device):
 
 @torch.no_grad()
 def collect_rollout(envs, agent, normalizer, obs, buf, act_space, episodes):
-    """Run pi_old for T steps of the N envs into the preallocated [T, N] tensors of `buf`.
-
-    obs: the current normalised observations [N, obs_dim]. Adds buf["next_values"], V(s_{t+1}).
-    Returns the next observations, and the episodes finished as (step t, env, return, length);
-    `episodes` holds each env's running raw return and length."""
+    """Run pi_old for T steps of the N envs into `buf` ([T, N]), adding buf["next_values"] =
+    V(s_{t+1}). obs: normalised observations [N, obs_dim]; episodes: each env's running raw return
+    and length. Returns the next obs and the finished episodes as (step t, env, return, length)."""
     device, finished = buf["values"].device, []
     for t in range(buf["values"].shape[0]):
-        obs_t = torch.as_tensor(obs, dtype=torch.float32, device=device)
+        buf["obs"][t] = obs_t = torch.as_tensor(obs, dtype=torch.float32, device=device)
         dist = agent.dist(obs_t)
-        actions = dist.sample()
-        buf["obs"][t], buf["actions"][t] = obs_t, actions
+        buf["actions"][t] = actions = dist.sample()
         buf["log_probs"][t], buf["values"][t] = dist.log_prob(actions), agent.value(obs_t)
         raw_next, rewards, terminated, truncated, info = envs.step(
             to_env_action(actions.cpu().numpy(), act_space))
@@ -256,8 +264,6 @@ def collect_rollout(envs, agent, normalizer, obs, buf, act_space, episodes):
             buf["final_values"][t, torch.as_tensor(episode_end, device=device)] = agent.value(
                 torch.as_tensor(normalizer.obs(final_obs), dtype=torch.float32, device=device))
     last_values = agent.value(torch.as_tensor(obs, dtype=torch.float32, device=device))
-    # next_values_t = V(s_{t+1}): the next step's V(s) within an episode, the final observation's
-    # value where the episode ended (used only when truncated), V(s_T) after the last step.
     next_values = torch.cat([buf["values"][1:], last_values[None]])
     buf["next_values"] = torch.where(buf["episode_end"], buf["final_values"], next_values)
     return obs, finished
@@ -268,13 +274,11 @@ def ppo_update(agent, opt, batch, cfg, clip_eps, kl_beta):
     old_agent = copy.deepcopy(agent).requires_grad_(False) if cfg.objective != "clip" else None
     n, epochs = batch["values"].shape[0], []
     for _ in range(cfg.update_epochs):
-        sums = []  # per minibatch: policy loss, value loss, entropy, approx KL, clip fraction
-        order = torch.randperm(n, device=batch["values"].device)
+        sums, order = [], torch.randperm(n, device=batch["values"].device)
         for start in range(0, n - cfg.minibatch_size + 1, cfg.minibatch_size):  # drop a ragged tail
             mb = {k: v[order[start:start + cfg.minibatch_size]] for k, v in batch.items()}
             dist = agent.dist(mb["obs"])
-            log_probs = dist.log_prob(mb["actions"])
-            advantages = mb["advantages"]
+            log_probs, advantages = dist.log_prob(mb["actions"]), mb["advantages"]
             if cfg.norm_adv:
                 advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
             if cfg.objective == "clip":
@@ -291,9 +295,8 @@ def ppo_update(agent, opt, batch, cfg, clip_eps, kl_beta):
             loss.backward()
             nn.utils.clip_grad_norm_(agent.parameters(), cfg.max_grad_norm)
             opt.step()
-            with torch.no_grad():
+            with torch.no_grad():  # KL[pi_old, pi] ~ E_old[(rho - 1) - log rho]: unbiased, >= 0
                 log_ratio = log_probs - mb["log_probs"]
-                # KL[pi_old, pi] ~ E_old[(rho - 1) - log rho]: unbiased and never negative
                 sums.append(torch.stack([-objective, v_loss, entropy,
                                          (log_ratio.exp() - 1 - log_ratio).mean(),
                                          ((log_ratio.exp() - 1).abs() > clip_eps).float().mean()]))
@@ -330,9 +333,8 @@ def train(cfg):
     try:
         for update in range(1, num_updates + 1):
             frac = 1.0 - (update - 1) / num_updates  # linear annealing, 1 -> 1/num_updates
-            lr = cfg.learning_rate * (frac if cfg.anneal_lr else 1.0)
+            opt.param_groups[0]["lr"] = lr = cfg.learning_rate * (frac if cfg.anneal_lr else 1.0)
             clip_eps = cfg.clip_eps * (frac if cfg.anneal_clip else 1.0)
-            opt.param_groups[0]["lr"] = lr
             obs, finished = collect_rollout(envs, agent, normalizer, obs, buf, act_space, episodes)
             for t, _, ep_return, ep_length in finished:
                 log.episode(global_step + (t + 1) * N, ep_return, ep_length)
@@ -354,8 +356,7 @@ def train(cfg):
         envs.close()
         log.close(agent=agent.state_dict(), normalizer=normalizer.state_dict())
     train_time = time.time() - log.start
-    returns = evaluate((agent, normalizer), cfg, device)
-    return result(cfg, returns, log.dir, global_step=global_step,
+    return result(cfg, evaluate((agent, normalizer), cfg, device), log.dir, global_step=global_step,
                   train_time_s=round(train_time, 3), sps=round(global_step / train_time, 1))
 
 
@@ -364,20 +365,18 @@ def evaluate(agent, cfg, device):
     """cfg.eval_episodes deterministic returns of agent = (Agent, Normalizer), statistics frozen."""
     agent, normalizer = agent
     env, _, act_space = make_env(cfg.env_id)
-    returns = []
+    returns = np.zeros(cfg.eval_episodes)
     for i in range(cfg.eval_episodes):
         obs, _ = env.reset(seed=cfg.seed + 10_000 + i)  # fixed seeds: --eval-only reproduces them
-        done, total = False, 0.0
-        while not done:
+        terminated = truncated = False
+        while not (terminated or truncated):
             obs_t = torch.as_tensor(normalizer.obs(obs[None]), dtype=torch.float32, device=device)
             dist = agent.dist(obs_t)  # the deterministic action: argmax, or the mean
             action = (dist.logits.argmax(-1) if agent.discrete else dist.mean)[0].cpu().numpy()
             obs, reward, terminated, truncated, _ = env.step(to_env_action(action, act_space))
-            total += float(reward)
-            done = terminated or truncated
-        returns.append(total)
+            returns[i] += float(reward)
     env.close()
-    return np.array(returns)
+    return returns
 
 
 def load_agent(cfg, ckpt, obs_space, act_space, device):

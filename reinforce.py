@@ -15,18 +15,16 @@ f = sum_t w_t grad log pi_t G_t, which is the same formula when w_t = 1 and G_t 
 Off-policy, importance sampling reweights trajectories drawn from a behaviour policy by
 rho_t = pi_theta(a_t|s_t) / pi_beta(a_t|s_t) (whole product, per decision, or first order).
 
-Dropping gamma^t from the reward-to-go estimator, as most code does, biases it for gamma < 1.
-Here it is kept by default (`discount_weighting`). A truncated episode (time limit) is
-bootstrapped with V(final observation) when a value baseline exists; without one the Monte
-Carlo return simply stops at the cut.
+Dropping gamma^t from the reward-to-go estimator, as most code does, biases it for gamma < 1; it is
+kept by default (`discount_weighting`). A truncated episode (time limit) is bootstrapped with
+V(final observation) if there is a value baseline, else the Monte Carlo return stops at the cut.
 
-Each update averages over exactly `--batch-episodes` whole episodes from `--num-envs`
-synchronous envs: the batch is the first E episodes started, fixed before they are played.
-(Stopping at a step count instead would make the number of episodes depend on their lengths,
-and the batch mean would lean towards long episodes.)
+Each update averages over exactly `--batch-episodes` whole episodes from `--num-envs` synchronous
+envs: the first E episodes started, fixed before they are played (stopping at a step count would
+make their number depend on their lengths, and the batch mean lean towards long episodes).
 
 Usage:
-    python reinforce.py                                   # CartPole-v1, reward-to-go, value baseline
+    python reinforce.py                                  # CartPole-v1, reward-to-go, value baseline
     python reinforce.py --baseline optimal --estimator total --total-timesteps 200000
     python reinforce.py --env-id Pendulum-v1 --total-timesteps 300000 --seed 2
     python reinforce.py --eval-only --checkpoint runs/<run>/model.pt --eval-episodes 20
@@ -80,63 +78,81 @@ class Config:
 
 # --- The public API: pure functions of tensors. No env, no global state, no randomness. ----------
 
+def as_tensors(where, **named):  # lists and numpy arrays too; one shape for all of them
+    device = next((x.device for x in named.values() if torch.is_tensor(x)), None)
+    tensors = [torch.as_tensor(x, device=device) for x in named.values()]  # a tensor: itself
+    if len({x.shape for x in tensors}) > 1:  # broadcasting them would give a wrong answer
+        shapes = " and ".join(f"{name} {list(x.shape)}" for name, x in zip(named, tensors))
+        raise ValueError(f"{where}: {shapes} must have one shape")
+    return tensors
+
+
 def discounted_returns(rewards, gamma, bootstrap=0.0):
     """G_t = sum_{k>=t} gamma^(k-t) r_k + gamma^(T-t) bootstrap, time-major ([T] or [T, N]).
-
-    `bootstrap` is V(s_T) for a trajectory cut by a time limit, 0 when it terminated.
-    """
-    running = torch.as_tensor(bootstrap, dtype=rewards.dtype, device=rewards.device)
-    returns = []
+    bootstrap: V(s_T) of a trajectory cut by a time limit, 0 if it terminated; a number or [N]."""
+    (rewards,) = as_tensors("discounted_returns", rewards=rewards)
+    if not isinstance(bootstrap, (int, float)):  # (a Python number keeps its full precision)
+        bootstrap = torch.as_tensor(bootstrap, device=rewards.device)
+        bootstrap = bootstrap.to(torch.result_type(rewards, bootstrap))  # a 0-d one: a number
+    if rewards.dim() == 0 or np.shape(bootstrap) not in ((), rewards.shape[1:]) \
+            or not 0 <= gamma <= 1:
+        raise ValueError(f"discounted_returns: want rewards [T]/[T, N], bootstrap []/[N], gamma in "
+                         f"[0, 1]; got {list(rewards.shape)}, {list(np.shape(bootstrap))}, {gamma}")
+    running, returns = bootstrap, []
     for r in reversed(rewards.unbind(0)):
         running = r + gamma * running  # G_t = r_t + gamma G_{t+1}
         returns.append(running)
-    return torch.stack(returns[::-1])
+    return torch.stack(returns[::-1]) if returns else rewards + gamma * bootstrap  # T = 0: [0]
 
 
 def reinforce_surrogate(log_probs, rewards, gamma=1.0, *, reward_to_go=True, baseline=None,
                         discount_weighting=True, bootstrap=0.0):
-    """Scalar whose gradient is the one-trajectory estimate sum_t w_t grad log pi(a_t|s_t) (R_t - b_t).
-
-    log_probs: [T] log pi_theta(a_t|s_t), carrying the graph. rewards: [T].
-    R_t = G_t (reward_to_go) or G_0 (the whole return) at every step.
-    w_t = gamma^t when reward_to_go and discount_weighting, else 1.
-    baseline: None, a float, or a [T] tensor b_t; it is never differentiated.
-    bootstrap: V(s_T) added to the returns of a truncated trajectory.
-    """
+    """Scalar with gradient sum_t w_t grad log pi(a_t|s_t) (R_t - b_t), the one-trajectory estimate.
+    log_probs: [T] log pi_theta(a_t|s_t), carrying the graph, and rewards [T]; T = 0 gives 0.
+    Both [T, N]: N trajectories (gamma^t down dim 0), the result the sum of their estimates.
+    R_t = G_t (reward_to_go) or G_0; w_t = gamma^t if reward_to_go and discount_weighting, else 1.
+    baseline: None, a number, or b_t shaped like rewards; it is never differentiated.
+    bootstrap: V(s_T) added to the returns of a truncated trajectory (a number, or [N])."""
+    log_probs, rewards = as_tensors("reinforce_surrogate", log_probs=log_probs, rewards=rewards)
+    if np.ndim(baseline) > 0:  # b_t of each step, else None or one number
+        rewards, baseline = as_tensors("reinforce_surrogate", rewards=rewards, baseline=baseline)
     returns = discounted_returns(rewards, gamma, bootstrap)
-    weight = torch.ones_like(returns)
-    if reward_to_go:
-        if discount_weighting:
-            t = torch.arange(returns.shape[0], dtype=returns.dtype, device=returns.device)
-            weight = gamma**t
-    else:
-        returns = returns[0].expand_as(returns)  # R(tau) = G_0 weights every step
-    if baseline is not None:
-        returns = returns - torch.as_tensor(baseline, dtype=returns.dtype,
-                                            device=returns.device).detach()
+    t = torch.arange(returns.shape[0], dtype=returns.dtype, device=returns.device)
+    discount = gamma ** t.reshape(-1, *[1] * (returns.dim() - 1))  # gamma^t down dim 0
+    weight = discount if reward_to_go and discount_weighting else torch.ones_like(returns)
+    returns = returns if reward_to_go else returns[:1].expand_as(returns)  # R(tau) = G_0 at every t
+    if baseline is not None:  # never differentiated: the returns are detached below
+        returns = returns - (baseline if isinstance(baseline, (int, float)) else
+                             torch.as_tensor(baseline, device=returns.device))
     return (weight * log_probs * returns.detach()).sum()
 
 
 def optimal_baseline(scores, returns, per_component=False, weights=None, *, return_scores=None):
     """The variance-minimising constant baseline b* = sum_i ||g_i||^2 R_i / sum_i ||g_i||^2.
-
     scores: [N, P], g_i = sum_t grad log pi(a_t|s_t) of trajectory i. returns: [N], R_i.
     per_component: one baseline per parameter, b_j = sum_i g_ij^2 R_i / sum_i g_ij^2 ([P]).
     weights: optional [N] probabilities of the trajectories (an exact expectation), else 1/N.
     return_scores: for an estimator sum_t w_t grad log pi_t (R_t - b) such as reward-to-go, pass
       scores h_i = sum_t w_t grad log pi_t and return_scores f_i = sum_t w_t grad log pi_t R_t
       ([N, P]); then b* = sum_i <h_i, f_i> / sum_i ||h_i||^2 and `returns` is not used.
-    Where every g_i is zero the baseline cannot change the estimate and 0 is returned.
-    """
-    if return_scores is None:
-        return_scores = scores * returns[:, None]  # f_i = g_i R_i: the total-return estimator
-    weights = torch.ones(scores.shape[0], dtype=scores.dtype, device=scores.device) \
-        if weights is None else weights
+    Where every g_i is zero (N = 0 too) the baseline cannot change the estimate: 0 is returned."""
+    (scores,) = as_tensors("optimal_baseline", scores=scores)
+    weights = torch.ones(scores.shape[:1], dtype=scores.dtype, device=scores.device) \
+        if weights is None else torch.as_tensor(weights, device=scores.device)
+    per_trajectory = {"weights": weights} if return_scores is not None else \
+        {"returns": torch.as_tensor(returns, device=scores.device), "weights": weights}
+    for name, x in per_trajectory.items():  # one number per trajectory: [N]
+        if scores.dim() != 2 or x.shape != scores.shape[:1]:
+            raise ValueError(f"optimal_baseline: scores {list(scores.shape)} and {name} "
+                             f"{list(x.shape)}: want [N, P] and [N]")
+    if return_scores is None:  # f_i = g_i R_i: the total-return estimator
+        return_scores = scores * per_trajectory["returns"][:, None]
+    scores, return_scores = as_tensors("optimal_baseline", scores=scores,
+                                       return_scores=return_scores)
     cross, sq = scores * return_scores, scores**2  # [N, P]
     if not per_component:
         cross, sq = cross.sum(1, keepdim=True), sq.sum(1, keepdim=True)  # [N, 1]
-    num = (weights[:, None] * cross).sum(0)
-    den = (weights[:, None] * sq).sum(0)
+    num, den = (weights[:, None] * cross).sum(0), (weights[:, None] * sq).sum(0)
     b = torch.where(den > 0, num / torch.where(den > 0, den, torch.ones_like(den)), 0.0)
     return b if per_component else b[0]
 
@@ -144,32 +160,30 @@ def optimal_baseline(scores, returns, per_component=False, weights=None, *, retu
 def off_policy_surrogate(log_probs, behavior_log_probs, rewards, gamma=1.0, *,
                          mode="per_decision", baseline=None, discount_weighting=False,
                          bootstrap=0.0):
-    """Importance-sampled objective for a trajectory drawn from a behaviour policy beta.
-
-    Its gradient at the target policy theta is the off-policy estimate of grad J(theta),
-    with rho_t = pi_theta(a_t|s_t) / beta(a_t|s_t):
+    """Importance-sampled objective for a trajectory drawn from a behaviour policy beta, whose
+    gradient at theta estimates grad J(theta), with rho_t = pi_theta(a_t|s_t) / beta(a_t|s_t):
       "trajectory":   (prod_t rho_t) sum_t gamma^t r_t                     (unbiased)
       "per_decision": sum_t gamma^t r_t prod_{k<=t} rho_k                 (unbiased, causal)
       "first_order":  sum_t w_t rho_t (Q_t - b_t), Q_t the reward-to-go, no gradient through
                       Q_t; w_t = 1 as in the lecture, or gamma^t with discount_weighting (then
                       exact when theta = beta, like reward-to-go). It drops the ratio of state
                       distributions, so it is biased when theta != beta.
-    baseline, bootstrap (first_order only): as in `reinforce_surrogate`.
-    """
+    baseline, bootstrap (first_order only): as in `reinforce_surrogate`. T = 0 gives 0."""
+    log_probs, behavior_log_probs, rewards = as_tensors(
+        "off_policy_surrogate", log_probs=log_probs, behavior_log_probs=behavior_log_probs,
+        rewards=rewards)
+    if rewards.dim() != 1 or not 0 <= gamma <= 1:
+        raise ValueError(f"off_policy_surrogate: want one trajectory, rewards [T], and gamma in "
+                         f"[0, 1]; got rewards {list(rewards.shape)} and gamma {gamma}")
     log_rho = log_probs - behavior_log_probs.detach()
-    t = torch.arange(rewards.shape[0], dtype=rewards.dtype, device=rewards.device)
-    discount = gamma**t
+    discount = gamma ** torch.arange(rewards.shape[0], dtype=rewards.dtype, device=rewards.device)
     if mode == "trajectory":
         return log_rho.sum().exp() * (discount * rewards).sum()
     if mode == "per_decision":
         return (discount * rewards * log_rho.cumsum(0).exp()).sum()
-    if mode == "first_order":
-        advantages = discounted_returns(rewards, gamma, bootstrap)
-        if baseline is not None:
-            advantages = advantages - torch.as_tensor(baseline, dtype=rewards.dtype,
-                                                      device=rewards.device)
-        weight = discount if discount_weighting else torch.ones_like(discount)
-        return (weight * log_rho.exp() * advantages.detach()).sum()
+    if mode == "first_order":  # the on-policy surrogate with rho_t in place of log pi_t
+        return reinforce_surrogate(log_rho.exp(), rewards, gamma, baseline=baseline,
+                                   discount_weighting=discount_weighting, bootstrap=bootstrap)
     raise ValueError(f"mode must be one of {CHOICES['off_policy_mode']}, not {mode!r}")
 
 
@@ -189,8 +203,7 @@ class Policy(nn.Module):
         if not self.discrete:
             self.log_std = nn.Parameter(torch.full((act_dim,), init_log_std))
 
-    def forward(self, obs):
-        # validate_args=False keeps the distributions usable under torch.func.vmap
+    def forward(self, obs):  # validate_args=False keeps the distributions usable under vmap
         if self.discrete:
             return torch.distributions.Categorical(logits=self.net(obs), validate_args=False)
         normal = torch.distributions.Normal(self.net(obs), self.log_std.exp(), validate_args=False)
@@ -212,32 +225,27 @@ def per_step_scores(policy, obs, actions):
 
 
 def collect_episodes(envs, act_space, policy, n_episodes, device):
-    """Play the N envs until `n_episodes` whole episodes are finished: the first n_episodes
-    started, a set fixed before any of them is played. An env that is done while others still
-    play idles: the episodes its autoreset starts are not recorded. Returns (episodes,
-    env_steps), env_steps counting every step of every env, the idle ones too."""
+    """Play the N envs until the first `n_episodes` episodes started are finished. An env done
+    while others still play idles: the episodes its autoreset starts are not recorded. Returns
+    (episodes, env_steps), env_steps counting every step of every env, the idle ones too."""
     (obs, _), n = envs.reset(), envs.num_envs
     current = [{"obs": [], "actions": [], "rewards": []} for _ in range(n)]
-    active = np.arange(n) < n_episodes  # env i plays an episode that belongs to this batch
-    started = int(active.sum())
+    active, started = np.arange(n) < n_episodes, min(n, n_episodes)  # env i plays for this batch
     resetting = np.zeros(n, dtype=bool)  # env i's next step is gymnasium's autoreset step
     finished, env_steps = [], 0
     while active.any():
         with torch.no_grad():
-            actions = policy.act(torch.as_tensor(obs, dtype=torch.float32, device=device))
-        actions = actions.cpu().numpy()
+            actions = policy.act(torch.as_tensor(obs, device=device).float()).cpu().numpy()
         next_obs, rewards, terminated, truncated, _ = envs.step(to_env_action(actions, act_space))
         env_steps += n
-        # gymnasium's NEXT_STEP autoreset: the step after an episode ends ignores the action,
-        # gives reward 0 and returns the next episode's first observation. It is never recorded,
-        # so no transition spans two episodes, and next_obs at the end is the true final state.
+        # gymnasium's NEXT_STEP autoreset step after an episode ends (action ignored, reward 0) is
+        # never recorded: no transition spans two episodes; next_obs at the end is the final state.
         for i in np.flatnonzero(active & ~resetting):
-            ep = current[i]
             for key, x in (("obs", obs), ("actions", actions), ("rewards", rewards)):
-                ep[key].append(x[i])
+                current[i][key].append(x[i])
             if terminated[i] or truncated[i]:
-                finished.append(dict(ep, terminated=bool(terminated[i]), final_obs=next_obs[i],
-                                     end_step=env_steps))
+                finished.append(dict(current[i], terminated=bool(terminated[i]),
+                                     final_obs=next_obs[i], end_step=env_steps))
                 current[i] = {"obs": [], "actions": [], "rewards": []}
                 active[i] = started < n_episodes  # decided before the next episode is played
                 started += int(active[i])
@@ -252,19 +260,17 @@ def batch_baseline(policy, obs, actions, rewards, returns, lengths, cfg):
     n = torch.tensor(lengths, device=device)
     if cfg.baseline == "mean":  # the batch's average of the return the estimator uses
         return torch.cat(returns).mean() if reward_to_go else first_returns.mean()
-    # b* = E[<h, f>] / E[||h||^2], see optimal_baseline
     if reward_to_go:  # h = sum_t w_t grad log pi_t, f = sum_t w_t grad log pi_t G_t
         w = torch.cat([cfg.gamma**torch.arange(L, dtype=torch.float32, device=device)
                        for L in lengths]) if cfg.discount_weighting else torch.ones_like(rewards)
         step_returns = torch.cat(returns)
     else:  # h = g = sum_t grad log pi_t, f = g R(tau)
-        w = torch.ones_like(rewards)
-        step_returns = torch.repeat_interleave(first_returns, n)
+        w, step_returns = torch.ones_like(rewards), torch.repeat_interleave(first_returns, n)
     episode = torch.repeat_interleave(torch.arange(len(lengths), device=device), n)
     scores = per_step_scores(policy, obs, actions)  # [B, P]
     per_episode = lambda x: x.new_zeros(len(lengths), x.shape[1]).index_add_(0, episode, x)
-    return optimal_baseline(per_episode(w[:, None] * scores), None, return_scores=
-                            per_episode((w * step_returns)[:, None] * scores))
+    h, f = per_episode(w[:, None] * scores), per_episode((w * step_returns)[:, None] * scores)
+    return optimal_baseline(h, None, return_scores=f)  # b* = E[<h, f>] / E[||h||^2]
 
 
 def policy_update(policy, value_net, opt, value_opt, episodes, cfg, device):
@@ -274,7 +280,6 @@ def policy_update(policy, value_net, opt, value_opt, episodes, cfg, device):
         join([ep[key] for ep in episodes]), device=device, **kw)  # [B, ...], B: all steps
     obs, rewards = batch("obs", dtype=torch.float32), batch("rewards", dtype=torch.float32)
     actions = batch("actions") if policy.discrete else batch("actions").float()
-
     bootstrap, baseline = torch.zeros(len(episodes), device=device), torch.zeros_like(rewards)
     if value_net is not None:  # a truncated episode is bootstrapped with V(final observation)
         truncated = torch.tensor([not ep["terminated"] for ep in episodes], device=device)
@@ -290,14 +295,11 @@ def policy_update(policy, value_net, opt, value_opt, episodes, cfg, device):
         behavior_log_probs = policy(obs).log_prob(actions)
 
     def estimate(lp, blp, r, b, v):  # the surrogate of one episode
-        if cfg.off_policy_epochs == 1:  # on-policy: the likelihood-ratio estimator itself
-            return reinforce_surrogate(lp, r, cfg.gamma, reward_to_go=cfg.estimator ==
-                                       "reward-to-go", baseline=b, bootstrap=v,
-                                       discount_weighting=cfg.discount_weighting)
-        # K > 1: the same batch again, importance-weighted towards the current policy
-        return off_policy_surrogate(lp, blp, r, cfg.gamma, mode=cfg.off_policy_mode, baseline=b,
-                                    discount_weighting=cfg.discount_weighting, bootstrap=v)
-
+        if cfg.off_policy_epochs > 1:  # the batch again, importance-weighted to the current policy
+            return off_policy_surrogate(lp, blp, r, cfg.gamma, mode=cfg.off_policy_mode, baseline=b,
+                                        discount_weighting=cfg.discount_weighting, bootstrap=v)
+        return reinforce_surrogate(lp, r, cfg.gamma, baseline=b, bootstrap=v, reward_to_go=(
+            cfg.estimator == "reward-to-go"), discount_weighting=cfg.discount_weighting)
     for _ in range(cfg.off_policy_epochs):
         dist = policy(obs)
         surrogates = [estimate(*ep) for ep in zip(
@@ -310,7 +312,6 @@ def policy_update(policy, value_net, opt, value_opt, episodes, cfg, device):
         loss.backward()
         grad_norm = nn.utils.clip_grad_norm_(policy.parameters(), cfg.max_grad_norm)
         opt.step()
-
     value_loss = torch.zeros(())
     for _ in range(cfg.value_steps if value_net is not None else 0):  # fit V(s_t) to G_t
         value_loss = ((value_net(obs).squeeze(-1) - torch.cat(returns)) ** 2).mean()
@@ -363,8 +364,7 @@ def train(cfg):
 
 def evaluate(policy, cfg, device):
     """Returns of cfg.eval_episodes deterministic episodes (argmax or mean action)."""
-    env, _, act_space = make_env(cfg.env_id)
-    returns = []
+    (env, _, act_space), returns = make_env(cfg.env_id), []
     for i in range(cfg.eval_episodes):
         obs, _ = env.reset(seed=cfg.seed + 10_000 + i)  # fixed seeds: --eval-only reproduces these
         done, total = False, 0.0
