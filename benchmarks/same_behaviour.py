@@ -44,7 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -234,7 +234,7 @@ def flag_names(script):
     return {w for line in options for w in re.findall(r"--[A-Za-z0-9][-A-Za-z0-9]*", line)}
 
 
-def translate(algo, flags, base_flags, head_flags):
+def translate(algo, flags, base_flags, head_flags, side="head"):
     """The head's spelling of the base's flags: RENAMES[algo] where the base's --help has the
     old flag and the head's has not. Raises ValueError naming a flag the head lacks."""
     renames = {old: new for old, new in RENAMES.get(algo, {}).items()
@@ -246,8 +246,16 @@ def translate(algo, flags, base_flags, head_flags):
         i += len(old) if old else 1
     missing = [w for w in out if w.startswith("--") and w not in head_flags]
     if missing:
-        raise ValueError(f"the head's {algo}.py has no {' '.join(missing)} (add it to RENAMES)")
+        raise ValueError(f"the {side}'s {algo}.py has no {' '.join(missing)} (add it to RENAMES)")
     return tuple(out)
+
+
+def both_spellings(algo, flags, base_flags, head_flags):
+    """A row's flags as the base spells them and as the head does. A row that ran before a
+    rename keeps the old names; where the base came after the rename too, both sides take
+    RENAMES' new names. Raises ValueError naming a flag either side lacks."""
+    base = translate(algo, flags, {old[0] for old in RENAMES.get(algo, {})}, base_flags, "base")
+    return base, translate(algo, base, base_flags, head_flags)
 
 
 def run_side(script, flags, seed, budget, run_dir):
@@ -439,7 +447,9 @@ def check_file(algo, rows, base_src, head_src, scale, dry_run, selftest):
         scripts = write_sides(tmp, algo, base_src, head_src)
         try:
             base_flags, head_flags = flag_names(scripts[0]), flag_names(scripts[1])
-            translated = [translate(algo, c.flags, base_flags, head_flags) for c in cases]
+            spelled = [both_spellings(algo, c.flags, base_flags, head_flags) for c in cases]
+            cases = [replace(c, flags=base) for c, (base, _) in zip(cases, spelled)]
+            translated = [head for _, head in spelled]
         except (RuntimeError, ValueError) as e:
             return f"cannot check: {e}", []
         print(f"  {len(cases)} cases for {len(todo)} rows, each seed base then head:")

@@ -108,6 +108,18 @@ def test_a_rename_applies_only_where_the_base_has_the_old_flag_and_the_head_has_
         sb.translate("gae", flags, old, new)  # gae has no renames: the head lacks the flag
 
 
+def test_a_row_from_before_a_rename_checked_between_two_later_commits_takes_the_new_names():
+    flags = ("--env-id", "Pendulum-v1", "--normalize-obs", "--value-minibatch", "64")
+    old = {"--env-id", "--normalize-obs", "--value-minibatch"}
+    new = {"--env-id", "--norm-obs", "--value-minibatch-size"}
+    renamed = ("--env-id", "Pendulum-v1", "--norm-obs", "--value-minibatch-size", "64")
+    assert sb.both_spellings("npg_trpo", flags, new, new) == (renamed, renamed)
+    assert sb.both_spellings("npg_trpo", flags, old, new) == (flags, renamed)
+    assert sb.both_spellings("npg_trpo", flags, old, old) == (flags, flags)
+    with pytest.raises(ValueError, match="no --normalize-obs"):
+        sb.both_spellings("gae", flags, old, new)
+
+
 def test_rows_become_deduplicated_cases_at_a_short_budget():
     run_row = {"algo": "a3c", "env_id": "CartPole-v1", "runs": [], "algo_sha256": "h",
                "args": ["--total-timesteps", "150000", "--num-workers", "2"]}
