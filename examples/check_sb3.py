@@ -35,7 +35,7 @@ sys.path[:0] = [HERE, os.path.dirname(HERE)]  # rollouts.py, and the algorithm f
 import actor_critic  # noqa: E402  (the files next door: copy them beside this script elsewhere)
 import dqn_ddpg  # noqa: E402
 import ppo  # noqa: E402
-from rollouts import (EPS32, MINIMAL, MINIMAL_ADVANTAGES, Tally, as32, deltas,  # noqa: E402
+from rollouts import (conclude, EPS32, MINIMAL, Tally, as32, deltas,  # noqa: E402
                       horizon, largest, ours_gae, random_rollout, tolerance)
 
 try:
@@ -149,11 +149,7 @@ def main():
           f"functions, 50 random rollouts (T 4-64, 1-6 envs, terminations and truncations):")
     ok = tally.report()
     sb3_adv, _ = sb3_gae(MINIMAL)
-    print(f"  minimal case (step 1 truncated, step 2 terminated; gamma 0.9, lam 0.5): textbook "
-          f"A = {MINIMAL_ADVANTAGES} (A_0 = 1.4 + 0.45 * 4.6), sb3 gives "
-          f"{[round(float(a), 4) for a in sb3_adv.flatten()]}")
-    print("every function agrees" if ok else "DISAGREEMENT: see the lines marked disagree")
-    sys.exit(0 if ok else 1)
+    conclude(ok, "sb3", sb3_adv)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]  # rollouts.py, and the algorithm files
 import actor_critic  # noqa: E402  (the files next door: copy them beside this script elsewhere)
-from rollouts import (EPS64, MINIMAL, MINIMAL_ADVANTAGES, Tally, as32, deltas,  # noqa: E402
+from rollouts import (conclude, EPS64, MINIMAL, Tally, as32, deltas,  # noqa: E402
                       horizon, largest, ours_gae, random_rollout, tolerance)
 
 try:
@@ -109,11 +109,7 @@ def main():
           f"rollouts (T 4-64, 1-6 envs, terminations and truncations), against our float64:")
     ok = tally.report()
     _, their_adv = tianshou_gae(MINIMAL)
-    print(f"  minimal case (step 1 truncated, step 2 terminated; gamma 0.9, lam 0.5): textbook "
-          f"A = {MINIMAL_ADVANTAGES}, compute_episodic_return gives "
-          f"{[round(float(a), 4) for a in their_adv.flatten()]}")
-    print("every function agrees" if ok else "DISAGREEMENT: see the lines marked disagree")
-    sys.exit(0 if ok else 1)
+    conclude(ok, "compute_episodic_return", their_adv)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ sys.path[:0] = [HERE, os.path.dirname(HERE)]  # rollouts.py, and the algorithm f
 import actor_critic  # noqa: E402  (the files next door: copy them beside this script elsewhere)
 import gae  # noqa: E402
 import reinforce  # noqa: E402
-from rollouts import (EPS32, EPS64, MINIMAL, MINIMAL_ADVANTAGES, Tally, as32,  # noqa: E402
+from rollouts import (conclude, EPS32, EPS64, MINIMAL, Tally, as32,  # noqa: E402
                       horizon, largest, random_rollout, tolerance)
 
 try:
@@ -131,14 +131,12 @@ def compare(tally, ro, dtype, exact_coefficients=False):
 
 
 def minimal_case():
-    """rollouts.MINIMAL (step 1 truncated, step 2 terminated), worked out by hand there."""
+    """TorchRL's advantages of rollouts.MINIMAL (worked out by hand there)."""
     adv, _ = F.generalized_advantage_estimate(
         MINIMAL["gamma"], MINIMAL["lam"],
         *(to_torchrl(torch.as_tensor(MINIMAL[k])) for k in ("values", "next_values", "rewards",
                                                             "episode_end", "terminated")))
-    print(f"  minimal case (step 1 truncated, step 2 terminated; gamma 0.9, lam 0.5): textbook "
-          f"A = {MINIMAL_ADVANTAGES}, generalized_advantage_estimate gives "
-          f"{[round(float(a), 4) for a in adv.flatten()]}")
+    return adv
 
 
 def main():
@@ -164,9 +162,7 @@ def main():
     except Exception as err:  # torchrl 0.14.1: IndexError (its series of 0^k is empty)
         print(f"  note: vec_generalized_advantage_estimate(lmbda=0) raises "
               f"{type(err).__name__}; use generalized_advantage_estimate for lambda = 0")
-    minimal_case()
-    print("every function agrees" if ok else "DISAGREEMENT: see the lines marked disagree")
-    sys.exit(0 if ok else 1)
+    conclude(ok, "generalized_advantage_estimate", minimal_case())
 
 
 if __name__ == "__main__":

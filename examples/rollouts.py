@@ -109,3 +109,13 @@ MINIMAL = {"rewards": np.array([[1.0], [2.0], [3.0]]), "values": np.array([[0.5]
            "truncated": np.array([[False], [True], [False]]),
            "episode_end": np.array([[False], [True], [True]]), "gamma": 0.9, "lam": 0.5}
 MINIMAL_ADVANTAGES = [3.47, 4.6, 2.8]
+
+
+def conclude(ok, who, their_advantages):
+    """The minimal case as `who` computes it beside the textbook's answer, then the verdict; exits
+    0 when every function agreed, 1 otherwise."""
+    print(f"  minimal case (step 1 truncated, step 2 terminated; gamma 0.9, lam 0.5): textbook "
+          f"A = {MINIMAL_ADVANTAGES} (A_0 = 1.4 + 0.45 * 4.6), {who} gives "
+          f"{[round(float(a), 4) for a in np.asarray(their_advantages).flatten()]}")
+    print("every function agrees" if ok else "DISAGREEMENT: see the lines marked disagree")
+    sys.exit(0 if ok else 1)
