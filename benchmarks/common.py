@@ -60,7 +60,9 @@ def todays_flags(algo, words):
 def file_sha256(algo):
     """The algorithm file's content hash: pins the code a result came from, committed or not."""
     path = os.path.join(ROOT, f"{algo}.py")
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()[:16] if os.path.isfile(path) else None
+    if not os.path.isfile(path):
+        return None
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()[:16]
 
 
 def vouched_hashes(recorded_sha, checks=()):

@@ -70,7 +70,8 @@ def stale_mark(s, short=False):
 def table(patterns=()):
     """Markdown lines of the results files (all, or those whose name matches a pattern)."""
     lines = ["| name | env | seeds | eval return (mean ± std over seeds) | seeds >= target "
-             "| median steps to target | median train s to target | train s | steps/s | commit | run on |",
+             "| median steps to target | median train s to target | train s | steps/s | commit "
+             "| run on |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for path in sorted(glob.glob(os.path.join(common.RESULTS, "*.json"))):
         name = os.path.basename(path)[:-5]
@@ -81,9 +82,11 @@ def table(patterns=()):
             continue
         ev = ("-" if s["eval_return_mean"] is None
               else f"{s['eval_return_mean']:.1f} ± {s['eval_return_std']:.1f}")
-        tgt = "-" if s["target"] is None else f"{s['seeds_reaching_target']}/{s['seeds']} (>= {s['target']:g})"
+        tgt = ("-" if s["target"] is None else
+               f"{s['seeds_reaching_target']}/{s['seeds']} (>= {s['target']:g})")
         med = s["median_steps_to_target"]
-        med = "-" if med is None else f"{med:,.0f} ({s['seeds_with_training_return_at_target']} seeds)"
+        med = ("-" if med is None else
+               f"{med:,.0f} ({s['seeds_with_training_return_at_target']} seeds)")
         sec = s.get("median_train_s_to_target")
         sec = "-" if sec is None else f"{sec:.1f}"
         t = "-" if s["mean_train_time_s"] is None else f"{s['mean_train_time_s']:.0f}"
@@ -109,7 +112,8 @@ def compare_table():
                                           for w in ("ours", "sb3"))
     lines = ["| pair | ours | sb3 | env | steps | seeds | eval return: ours | eval return: sb3 "
              "| seeds >= target: ours / sb3 | median steps to target: ours / sb3 "
-             "| median train s: ours / sb3 | ours / sb3 time | steps/s: ours / sb3 | commit | run on |",
+             "| median train s: ours / sb3 | ours / sb3 time | steps/s: ours / sb3 | commit "
+             "| run on |",
              "|" + "---|" * 15]
     notes = []
     for name in PAIRS:
@@ -179,7 +183,8 @@ def summary_table():
              "| seeds >= target: ours / sb3 | time: ours / sb3 |", "|" + "---|" * 6]
     for algo, pair in SUMMARY:
         s = load(f"compare_{pair}")
-        lines.append(f"| {algo}.py{stale_mark(s, short=True)} | {s['sb3_algo']}{'*' if s['note'] else ''} "
+        star = "*" if s["note"] else ""
+        lines.append(f"| {algo}.py{stale_mark(s, short=True)} | {s['sb3_algo']}{star} "
                      f"| {s['env_id']}, {s['total_timesteps'] // 1000}k, {s['seeds']} "
                      f"| {s['ours']['eval_return_mean']:.1f} / {s['sb3']['eval_return_mean']:.1f} "
                      f"| {s['ours']['seeds_eval_at_target']} / {s['sb3']['seeds_eval_at_target']}"

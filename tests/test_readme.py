@@ -94,7 +94,8 @@ def test_relative_links_lead_to_files(doc):
 
 
 def test_no_import_cycle_among_the_benchmark_scripts():
-    scripts = {os.path.basename(p)[:-3]: p for p in glob.glob(os.path.join(ROOT, "benchmarks", "*.py"))}
+    paths = glob.glob(os.path.join(ROOT, "benchmarks", "*.py"))
+    scripts = {os.path.basename(p)[:-3]: p for p in paths}
     imports = {}
     for name, path in scripts.items():
         tree = ast.parse(open(path).read())
