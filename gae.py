@@ -29,7 +29,6 @@ Usage:
     python gae.py --eval-only --checkpoint runs/<run>/model.pt --eval-episodes 20
 """
 import math
-import time
 from dataclasses import dataclass
 
 import gymnasium as gym
