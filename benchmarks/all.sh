@@ -66,6 +66,7 @@ for workers in 1 2 4; do  # the same budget, 1, 2 and 4 Hogwild workers
   $R --algo a3c $C --name "a3c_cartpole_workers$workers" -- --total-timesteps 150000 \
     --num-workers "$workers"
 done
+$R --algo a3c $C --name a3c_cartpole_default -- --total-timesteps 200000  # python a3c.py
 # the target row: 2 workers, a smaller step size and a longer run
 $R --algo a3c $C --name a3c_cartpole -- --total-timesteps 300000 --num-workers 2 --learning-rate 5e-4
 # ppo.py on MuJoCo (needs gymnasium[mujoco]) with the settings of CleanRL's ppo_continuous_action.py

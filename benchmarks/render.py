@@ -40,7 +40,7 @@ FILES = [
     ("ppo", "PPO: clipped surrogate or adaptive KL penalty, GAE, minibatch epochs, discrete and "
      "continuous actions", [("CartPole-v1, 100k steps", "ppo_cartpole")]),
     ("a3c", "asynchronous advantage actor-critic: Hogwild workers, shared Adam, n-step, entropy, "
-     "optional LSTM", [("CartPole-v1, 200k steps, 2 worker processes", "compare_a3c")]),
+     "optional LSTM", [("CartPole-v1, 200k steps, 2 worker processes", "a3c_cartpole_default")]),
     ("dqn_ddpg", "DQN (replay, target network, double, dueling, prioritized) and DDPG",
      [("CartPole-v1 (DQN), 50k steps", "dqn_ddpg_dqn_cartpole"),
       ("Pendulum-v1 (DDPG), 20k steps", "dqn_ddpg_ddpg_pendulum")]),
