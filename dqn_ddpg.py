@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-CHOICES = {"algo": ("auto", "dqn", "ddpg"), "noise": ("normal", "ou")}
+CHOICES = {"algo": ("auto", "dqn", "ddpg"), "noise": ("normal", "ou"), "loss": ("huber", "mse")}
 LIMITS = {"gamma": "0 < x <= 1", "tau": "0 < x <= 1",
           "net_arch": "all(w.strip().isdigit() and int(w) > 0 for w in x.split(','))",
           **dict.fromkeys(["learning_starts", "noise_std", "eval_episodes"], "x >= 0"),
@@ -33,7 +33,7 @@ ALGO_DEFAULTS = {  # what the fields left at None take; a field of one algorithm
                 learning_starts=1000, train_freq=256, gradient_steps=128, tau=1.0,
                 net_arch="256,256", target_update_interval=10, exploration_fraction=0.16,
                 exploration_initial_eps=1.0, exploration_final_eps=0.04, max_grad_norm=10.0,
-                double=False, dueling=False),
+                double=False, dueling=False, loss="huber"),
     "ddpg": dict(total_timesteps=20_000, learning_rate=1e-3, gamma=0.98, batch_size=256,
                  learning_starts=10_000, train_freq=1, gradient_steps=1, tau=0.005,
                  net_arch="400,300", noise="normal", noise_std=0.1, ou_theta=0.15)}
@@ -65,6 +65,7 @@ class Config:
     exploration_initial_eps: float = None  # [DQN] epsilon at the start [1.0]
     exploration_final_eps: float = None  # [DQN] epsilon after the decay [0.04]
     max_grad_norm: float = None  # [DQN] clip the gradient's norm to this [10.0]
+    loss: str = None  # [DQN] TD loss: huber (the DQN paper's clipped error) or mse [huber]
     double: bool = None  # [DQN] double DQN targets [False]
     dueling: bool = None  # [DQN] dueling head V(s) + A(s, a) - mean_a A(s, a) [False]
     noise: str = None  # [DDPG] exploration noise, Gaussian or Ornstein-Uhlenbeck [normal]
@@ -265,7 +266,8 @@ class DQN(Agent):
                             batch["terminated"], cfg.gamma, next_q_online)
         q = q_net(batch["obs"]).gather(1, batch["actions"].long()[:, None]).squeeze(1)  # Q(s, a)
         # Huber: quadratic near 0, linear beyond 1, so rare large TD errors cannot blow up a step
-        loss = (weights * nn.functional.smooth_l1_loss(q, y, reduction="none")).mean()
+        td_loss = nn.functional.smooth_l1_loss if cfg.loss == "huber" else nn.functional.mse_loss
+        loss = (weights * td_loss(q, y, reduction="none")).mean()
         opt.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(q_net.parameters(), cfg.max_grad_norm)

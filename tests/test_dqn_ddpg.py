@@ -154,6 +154,21 @@ def test_epsilon_and_beta_schedules():
     assert agent.learn(buffer, 1, 0.25)["beta"] == "0.55"
 
 
+@pytest.mark.parametrize("loss", ["huber", "mse"])
+def test_dqn_loss_is_huber_or_the_squared_td_error(loss):
+    """One update on TD errors of 0.5 and 3 (the two sides of Huber's bend at 1), by hand: Huber
+    0.5 d^2 for |d| <= 1, |d| - 0.5 beyond; mse d^2. Both steps terminal: y = r."""
+    agent = cartpole_dqn(net_arch="4", loss=loss)
+    batch = {"obs": torch.zeros(2, 4), "actions": torch.zeros(2), "next_obs": torch.zeros(2, 4),
+             "terminated": torch.ones(2, dtype=torch.bool)}
+    with torch.no_grad():
+        q0 = agent.nets["q"](batch["obs"])[0, 0].item()
+    batch["rewards"] = torch.tensor([q0 - 0.5, q0 + 3.0])
+    agent.update(batch, torch.ones(2))
+    expected = (0.5 * 0.25 + 2.5) / 2 if loss == "huber" else (0.25 + 9.0) / 2
+    assert agent.stats["loss"] == pytest.approx(expected, rel=1e-5)
+
+
 def test_dqn_copies_the_target_each_time_the_step_passes_a_multiple_of_c():
     agent, rng = cartpole_dqn(net_arch="4", target_update_interval=10), np.random.default_rng(0)
     copies = []
@@ -464,6 +479,7 @@ def test_help_tags_each_flag_of_one_algorithm(capsys):
     (["--env-id", "Pendulum-v1", "--no-double", "--max-grad-norm", "1"],
      "--max-grad-norm --double: dqn only"),
     (["--noise", "ou"], "--noise: ddpg only"),
+    (["--env-id", "Pendulum-v1", "--loss", "mse"], "--loss: dqn only"),
     (["--algo", "dqn", "--ou-theta", "0.2", "--noise-std", "0.3"],
      "--noise-std --ou-theta: ddpg only"),
     (["--net-arch", "64,-1"], "--net-arch"),
