@@ -104,7 +104,7 @@ def dqn_targets(rewards, next_q_target, terminated, gamma, next_q_online=None):
     if next_q.shape != rewards.shape or not 0 <= gamma <= 1:
         raise ValueError(f"dqn_targets: rewards {list(rewards.shape)}, next_q_target "
                          f"{list(next_q_target.shape)}, gamma {gamma}: want [*rewards, A], [0, 1]")
-    return (rewards + gamma * (1.0 - terminated.to(next_q.dtype)) * next_q).detach()  # no bootstrap
+    return (rewards + gamma * (1.0 - terminated.to(next_q.dtype)) * next_q).detach()  # terminal: 0
 
 
 @torch.no_grad()
