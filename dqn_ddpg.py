@@ -37,6 +37,7 @@ ALGO_DEFAULTS = {  # what the fields left at None take; a field of one algorithm
     "ddpg": dict(total_timesteps=20_000, learning_rate=1e-3, gamma=0.98, batch_size=256,
                  learning_starts=10_000, train_freq=1, gradient_steps=1, tau=0.005,
                  net_arch="400,300", noise="normal", noise_std=0.1, ou_theta=0.15)}
+ENV_SETTINGS = {"CartPole-v1": {}, "Pendulum-v1": {}}  # tuned: DQN's and DDPG's defaults
 
 
 @dataclass
@@ -125,10 +126,9 @@ def ddpg_actor_loss(critic, actor, obs):
 
 
 class ReplayBuffer:
-    """Preallocated ring of transitions (s, a, r, s', terminated). s' is the true next state, the
-    final observation when the episode was truncated; `terminated` alone decides bootstrapping.
-    Prioritized: a sum tree holds p_i in its leaves and in every inner node the sum of its two
-    children (node 1 the root, node i's children 2i and 2i+1): sampling and updates in O(log n)."""
+    """Preallocated ring of (s, a, r, s', terminated); s' is the true next state (the final
+    observation of a truncated episode): `terminated` alone decides bootstrapping. Prioritized: a
+    sum tree, p_i in leaf i, inner node i (1: root) the sum of nodes 2i, 2i+1: O(log n) steps."""
     def __init__(self, capacity, obs_dim, action_shape, action_dtype, seed, prioritized=False,
                  alpha=0.6, eps=1e-6):
         shapes = {"obs": ((obs_dim,), np.float32), "actions": (action_shape, action_dtype),
@@ -399,9 +399,10 @@ def check_config(cfg):  # LIMITS says the rest; resolve, that no flag is the oth
 
 
 # === The same in every file below this line (but NAME): flags, envs, logs, checkpoints, main ===
-# It calls, from above: Config, CHOICES, LIMITS, check_config, train, evaluate, load_agent.
+# From above: Config, ENV_SETTINGS, CHOICES, LIMITS, check_config, train, evaluate, load_agent
 import argparse, csv, dataclasses, inspect, json, os, re, signal, sys, time  # noqa: E401,E402
 NAME = "dqn_ddpg"
+SOURCES = {}  # the settings a flag or the env table set: by configure, for main's run only
 
 
 class ConfigError(Exception):
@@ -418,24 +419,20 @@ def check(cfg):  # cfg against LIMITS (rules on x such as "0 < x <= 1"), CHOICES
 
 
 def setup(cfg):  # check cfg, seed torch and numpy; returns the device to train on
-    check(cfg)
-    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", cfg.device):
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", check(cfg).device):
         raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, not {cfg.device!r}")
     auto = "cuda" if torch.cuda.is_available() else "cpu"
     device = torch.device(auto if cfg.device == "auto" else cfg.device)
     if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
         raise ConfigError(f"--device {cfg.device}: {torch.cuda.device_count()} CUDA devices here")
-    # Small networks on a CPU: one thread trains as fast as two at half the CPU time (measured
-    # on a 2-core machine), and leaves the other core to the envs and to other runs.
-    torch.set_num_threads(1)
+    torch.set_num_threads(1)  # small nets: 1 thread as fast as 2, half the CPU time (measured)
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     return device
 
 
-def make_env(env_id, num_envs=None, same_step=False, async_envs=False):
-    """One env, or num_envs in a vector env (autoreset: NEXT_STEP, or SAME_STEP with same_step)."""
-    mode = gym.vector.AutoresetMode.SAME_STEP if same_step else gym.vector.AutoresetMode.NEXT_STEP
+def make_env(env_id, num_envs=None, same_step=False, async_envs=False):  # one or num_envs envs
+    mode = gym.vector.AutoresetMode["SAME_STEP" if same_step else "NEXT_STEP"]  # of a vector env
     try:
         env = gym.make(env_id) if num_envs is None else gym.make_vec(
             env_id, num_envs=num_envs, vectorization_mode="async" if async_envs else "sync",
@@ -446,20 +443,15 @@ def make_env(env_id, num_envs=None, same_step=False, async_envs=False):
     act_space = env.single_action_space if num_envs else env.action_space
     flat = [isinstance(s, gym.spaces.Box) and len(s.shape) == 1 for s in (obs_space, act_space)]
     if not flat[0] or not (flat[1] or isinstance(act_space, gym.spaces.Discrete)):
-        env.close()
         raise ConfigError(f"{env_id}: needs flat Box observations and Discrete or flat Box "
                           f"actions, got {obs_space} and {act_space}")
+    if flat[1]:  # Gaussian samples are clipped to the bounds only on their way into the env
+        env = (gym.wrappers.vector if num_envs else gym.wrappers).TransformAction(
+            env, lambda actions: np.clip(actions, act_space.low, act_space.high), None)
     return env, obs_space, act_space
 
 
-def to_env_action(actions, act_space):  # Gaussian samples are clipped only on their way out
-    return np.clip(actions, act_space.low, act_space.high) if isinstance(
-        act_space, gym.spaces.Box) else actions
-
-
-class RunLog:
-    """The run dir (config.json, progress.csv, updates.csv, TensorBoard, model.pt); stderr."""
-
+class RunLog:  # the run dir: config.json, progress.csv, updates.csv, TensorBoard, model.pt
     def __init__(self, cfg, columns=None):
         self.cfg, self.columns, self.start, self.last_print, self.recent = \
             cfg, columns, time.time(), 0.0, []
@@ -468,7 +460,7 @@ class RunLog:
         try:
             os.makedirs(self.dir, exist_ok=True)
             with open(os.path.join(self.dir, "config.json"), "w") as f:
-                json.dump(dataclasses.asdict(cfg), f, indent=2)
+                json.dump({**dataclasses.asdict(cfg), "settings_from": SOURCES}, f, indent=2)
             self.files = [open(os.path.join(self.dir, name), "w", newline="", buffering=1)
                           for name in ["progress.csv"] + (["updates.csv"] if columns else [])]
         except OSError as e:  # (line-buffered files: each CSV row is on disk once written)
@@ -477,10 +469,11 @@ class RunLog:
         headers = (["global_step", "episode_return", "episode_length", "wall_time_s"], columns)
         for writer, header in zip(self.csv, headers):
             writer.writerow(header)
-        self.writer = None
         if cfg.tensorboard:  # without the tensorboard package: an ImportError, one line in main
             from torch.utils.tensorboard import SummaryWriter
-            self.writer = SummaryWriter(self.dir)
+        self.writer = cfg.tensorboard and SummaryWriter(self.dir)
+        if cfg.env_id not in ENV_SETTINGS and not cfg.quiet:  # said once, before any progress
+            print(f"{NAME}.py: no tuned settings for {cfg.env_id}: the defaults", file=sys.stderr)
 
     def episode(self, step, episode_return, length):
         self.recent = (self.recent + [float(episode_return)])[-20:]
@@ -522,10 +515,8 @@ def result(cfg, returns, run_dir, **extra):  # what train() returns and main() p
 
 
 def evaluate_checkpoint(given):  # --eval-only: rebuild the agent, evaluate it as at the end
-    path = given.get("checkpoint", "")
-    if not os.path.isfile(path):
-        raise ConfigError(f"no checkpoint at {path!r}" if path else
-                          "--eval-only needs --checkpoint")
+    if not os.path.isfile(path := given.get("checkpoint", "")):
+        raise ConfigError(f"no file {path!r}" if path else "--eval-only needs --checkpoint")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # not a file that torch.save wrote
@@ -538,8 +529,7 @@ def evaluate_checkpoint(given):  # --eval-only: rebuild the agent, evaluate it a
     except (KeyError, TypeError):
         raise ConfigError(f"{path} was written by another version of {NAME}.py") from None
     device = setup(cfg)
-    env, obs_space, act_space = make_env(cfg.env_id)
-    env.close()
+    obs_space, act_space = make_env(cfg.env_id)[1:]  # (the env itself is not needed)
     try:
         cfg, agent = load_agent(cfg, ckpt, obs_space, act_space, device)
     except (RuntimeError, ValueError, KeyError):
@@ -551,7 +541,8 @@ def parse_args(argv=None):  # {field: value} of the flags given; a field's comme
     lines = [line.partition("#") for line in inspect.getsource(Config).splitlines()]
     comments = {name.split(":")[0].strip(): text.strip() for name, _, text in lines if text}
     parser = argparse.ArgumentParser(prog=f"{NAME}.py", argument_default=argparse.SUPPRESS,
-                                     description=__doc__.split("\n")[0])
+                                     description=__doc__.split("\n")[0],
+                                     epilog=f"Tuned settings by --env-id: {ENV_SETTINGS}")
     parser.error = lambda message: parser.exit(2, f"{NAME}.py: error: {message}\n")  # one line
     for f in dataclasses.fields(Config):
         text = comments.get(f.name, "") + ("" if f.default is None else f" [{f.default}]")
@@ -561,17 +552,26 @@ def parse_args(argv=None):  # {field: value} of the flags given; a field's comme
     return vars(parser.parse_args(argv))
 
 
+def configure(given):  # Config: the flags given, over ENV_SETTINGS[--env-id], over the defaults
+    table = ENV_SETTINGS.get(given.get("env_id", Config.env_id), {})
+    SOURCES.clear()  # then: the settings a flag or the table gave, for the run's config.json
+    SOURCES.update({**dict.fromkeys(table, "env table"), **dict.fromkeys(given, "command line")})
+    return Config(**{**table, **given})
+
+
 def main(argv=None):
     given = parse_args(argv)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a plain kill acts as Ctrl-C:
     try:  # a KeyboardInterrupt, so that train's `finally` saves the model
-        out = evaluate_checkpoint(given) if given.get("eval_only") else train(Config(**given))
+        out = evaluate_checkpoint(given) if given.get("eval_only") else train(configure(given))
     except (ConfigError, ImportError) as e:  # ImportError: an optional package is missing
         print(f"{NAME}.py: error: {e}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print(f"{NAME}.py: interrupted; the model and the logs so far are kept", file=sys.stderr)
         sys.exit(130)
+    finally:  # the record was this run's: a later train() from Python gets none
+        SOURCES.clear()
     print(json.dumps(out))
     return out
 

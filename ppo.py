@@ -19,8 +19,7 @@ autoreset in the same step (AutoresetMode.SAME_STEP, info["final_obs"]): no batc
 
 Usage:
     python ppo.py                        # CartPole-v1, 100k steps, L^CLIP (--objective kl-penalty)
-    python ppo.py --env-id Pendulum-v1 --total-timesteps 200000 --num-envs 4 --num-steps 512 \
-        --minibatch-size 64 --update-epochs 10 --gamma 0.9 --gae-lambda 0.95 --norm-obs
+    python ppo.py --env-id Pendulum-v1   # 200k steps with its tuned settings (ENV_SETTINGS)
     python ppo.py --eval-only --checkpoint runs/<run>/model.pt --eval-episodes 20
 """
 import copy
@@ -38,6 +37,13 @@ LIMITS = {"gamma": "0 < x <= 1", "gae_lambda": "0 <= x <= 1", "clip_eps": "0 < x
                                   "hidden_size", "kl_target", "kl_beta")},
           **{k: "x >= 0" for k in ("ent_coef", "vf_coef", "target_kl", "eval_episodes")}}
 STAT_NAMES = ["policy_loss", "value_loss", "entropy", "approx_kl", "clip_frac"]  # updates.csv
+ENV_SETTINGS = {  # tuned settings by env id, under the flags given (--help lists them)
+    "CartPole-v1": {},  # the defaults: RL Zoo's CartPole-v1 settings
+    "Pendulum-v1": dict(total_timesteps=200_000, num_envs=4, num_steps=512, minibatch_size=64,
+                        update_epochs=10, gamma=0.9, gae_lambda=0.95),
+    **dict.fromkeys(("Hopper-v5", "HalfCheetah-v5"), dict(  # CleanRL's MuJoCo settings
+        total_timesteps=1_000_000, num_envs=1, num_steps=2048, minibatch_size=64,
+        update_epochs=10, learning_rate=3e-4, gamma=0.99, gae_lambda=0.95, anneal_clip=False))}
 
 
 @dataclass
@@ -180,9 +186,7 @@ class Agent(nn.Module):
         return self.critic(obs).squeeze(-1)
 
 
-class RunningMeanStd:
-    """Mean and variance of a stream of batches, merged exactly (Chan et al., 1979)."""
-
+class RunningMeanStd:  # mean and variance of a stream of batches, merged exactly (Chan et al.)
     def __init__(self, shape=()):
         self.mean, self.var, self.count = np.zeros(shape), np.ones(shape), 1e-4
 
@@ -237,7 +241,7 @@ def rollout_storage(T, N, obs_space, act_space, device):
 
 
 @torch.no_grad()
-def collect_rollout(envs, agent, normalizer, obs, buf, act_space, episodes):
+def collect_rollout(envs, agent, normalizer, obs, buf, episodes):
     """Run pi_old for T steps of the N envs into `buf` ([T, N]), adding buf["next_values"] =
     V(s_{t+1}). obs: normalised observations [N, obs_dim]; episodes: each env's running raw return
     and length. Returns the next obs and the finished episodes as (step t, env, return, length)."""
@@ -247,8 +251,7 @@ def collect_rollout(envs, agent, normalizer, obs, buf, act_space, episodes):
         dist = agent.dist(obs_t)
         buf["actions"][t] = actions = dist.sample()
         buf["log_probs"][t], buf["values"][t] = dist.log_prob(actions), agent.value(obs_t)
-        raw_next, rewards, terminated, truncated, info = envs.step(
-            to_env_action(actions.cpu().numpy(), act_space))
+        raw_next, rewards, terminated, truncated, info = envs.step(actions.cpu().numpy())
         episode_end = terminated | truncated
         episodes["return"] += rewards
         episodes["length"] += 1
@@ -320,10 +323,8 @@ def train(cfg):
     obs = normalizer.obs(envs.reset(seed=cfg.seed)[0], update=True)  # the envs seeded once, here
     envs.action_space.seed(cfg.seed)
     agent = Agent(obs_space.shape[0], act_space, cfg.hidden_size, cfg.init_log_std).to(device)
-    try:  # the fused kernel: 4x faster steps on these small nets (CPU support from torch 2.4)
-        opt = torch.optim.Adam(agent.parameters(), lr=cfg.learning_rate, eps=1e-5, fused=True)
-    except RuntimeError:
-        opt = torch.optim.Adam(agent.parameters(), lr=cfg.learning_rate, eps=1e-5)
+    # fused: one kernel for all parameters, 4x faster steps on these small nets
+    opt = torch.optim.Adam(agent.parameters(), lr=cfg.learning_rate, eps=1e-5, fused=True)
     T, N, global_step, kl_beta = cfg.num_steps, cfg.num_envs, 0, cfg.kl_beta
     buf = rollout_storage(T, N, obs_space, act_space, device)  # preallocated once, on the device
     episodes = {"return": np.zeros(N), "length": np.zeros(N, dtype=int)}  # each env's, so far
@@ -335,7 +336,7 @@ def train(cfg):
             frac = 1.0 - (update - 1) / num_updates  # linear annealing, 1 -> 1/num_updates
             opt.param_groups[0]["lr"] = lr = cfg.learning_rate * (frac if cfg.anneal_lr else 1.0)
             clip_eps = cfg.clip_eps * (frac if cfg.anneal_clip else 1.0)
-            obs, finished = collect_rollout(envs, agent, normalizer, obs, buf, act_space, episodes)
+            obs, finished = collect_rollout(envs, agent, normalizer, obs, buf, episodes)
             for t, _, ep_return, ep_length in finished:
                 log.episode(global_step + (t + 1) * N, ep_return, ep_length)
             global_step += T * N
@@ -364,7 +365,7 @@ def train(cfg):
 def evaluate(agent, cfg, device):
     """cfg.eval_episodes deterministic returns of agent = (Agent, Normalizer), statistics frozen."""
     agent, normalizer = agent
-    env, _, act_space = make_env(cfg.env_id)
+    env = make_env(cfg.env_id)[0]
     returns = np.zeros(cfg.eval_episodes)
     for i in range(cfg.eval_episodes):
         obs, _ = env.reset(seed=cfg.seed + 10_000 + i)  # fixed seeds: --eval-only reproduces them
@@ -373,14 +374,13 @@ def evaluate(agent, cfg, device):
             obs_t = torch.as_tensor(normalizer.obs(obs[None]), dtype=torch.float32, device=device)
             dist = agent.dist(obs_t)  # the deterministic action: argmax, or the mean
             action = (dist.logits.argmax(-1) if agent.discrete else dist.mean)[0].cpu().numpy()
-            obs, reward, terminated, truncated, _ = env.step(to_env_action(action, act_space))
+            obs, reward, terminated, truncated, _ = env.step(action)
             returns[i] += float(reward)
     env.close()
     return returns
 
 
-def load_agent(cfg, ckpt, obs_space, act_space, device):
-    """The agent and its frozen observation statistics, from a checkpoint, for --eval-only."""
+def load_agent(cfg, ckpt, obs_space, act_space, device):  # the agent, obs statistics: --eval-only
     agent = Agent(obs_space.shape[0], act_space, cfg.hidden_size, cfg.init_log_std)
     agent.load_state_dict(ckpt["agent"])
     normalizer = Normalizer(obs_space.shape[0], 1, cfg.gamma, False)
@@ -397,9 +397,10 @@ def check_config(cfg):
 
 
 # === The same in every file below this line (but NAME): flags, envs, logs, checkpoints, main ===
-# It calls, from above: Config, CHOICES, LIMITS, check_config, train, evaluate, load_agent.
+# From above: Config, ENV_SETTINGS, CHOICES, LIMITS, check_config, train, evaluate, load_agent
 import argparse, csv, dataclasses, inspect, json, os, re, signal, sys, time  # noqa: E401,E402
 NAME = "ppo"
+SOURCES = {}  # the settings a flag or the env table set: by configure, for main's run only
 
 
 class ConfigError(Exception):
@@ -416,24 +417,20 @@ def check(cfg):  # cfg against LIMITS (rules on x such as "0 < x <= 1"), CHOICES
 
 
 def setup(cfg):  # check cfg, seed torch and numpy; returns the device to train on
-    check(cfg)
-    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", cfg.device):
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", check(cfg).device):
         raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, not {cfg.device!r}")
     auto = "cuda" if torch.cuda.is_available() else "cpu"
     device = torch.device(auto if cfg.device == "auto" else cfg.device)
     if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
         raise ConfigError(f"--device {cfg.device}: {torch.cuda.device_count()} CUDA devices here")
-    # Small networks on a CPU: one thread trains as fast as two at half the CPU time (measured
-    # on a 2-core machine), and leaves the other core to the envs and to other runs.
-    torch.set_num_threads(1)
+    torch.set_num_threads(1)  # small nets: 1 thread as fast as 2, half the CPU time (measured)
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     return device
 
 
-def make_env(env_id, num_envs=None, same_step=False, async_envs=False):
-    """One env, or num_envs in a vector env (autoreset: NEXT_STEP, or SAME_STEP with same_step)."""
-    mode = gym.vector.AutoresetMode.SAME_STEP if same_step else gym.vector.AutoresetMode.NEXT_STEP
+def make_env(env_id, num_envs=None, same_step=False, async_envs=False):  # one or num_envs envs
+    mode = gym.vector.AutoresetMode["SAME_STEP" if same_step else "NEXT_STEP"]  # of a vector env
     try:
         env = gym.make(env_id) if num_envs is None else gym.make_vec(
             env_id, num_envs=num_envs, vectorization_mode="async" if async_envs else "sync",
@@ -444,20 +441,15 @@ def make_env(env_id, num_envs=None, same_step=False, async_envs=False):
     act_space = env.single_action_space if num_envs else env.action_space
     flat = [isinstance(s, gym.spaces.Box) and len(s.shape) == 1 for s in (obs_space, act_space)]
     if not flat[0] or not (flat[1] or isinstance(act_space, gym.spaces.Discrete)):
-        env.close()
         raise ConfigError(f"{env_id}: needs flat Box observations and Discrete or flat Box "
                           f"actions, got {obs_space} and {act_space}")
+    if flat[1]:  # Gaussian samples are clipped to the bounds only on their way into the env
+        env = (gym.wrappers.vector if num_envs else gym.wrappers).TransformAction(
+            env, lambda actions: np.clip(actions, act_space.low, act_space.high), None)
     return env, obs_space, act_space
 
 
-def to_env_action(actions, act_space):  # Gaussian samples are clipped only on their way out
-    return np.clip(actions, act_space.low, act_space.high) if isinstance(
-        act_space, gym.spaces.Box) else actions
-
-
-class RunLog:
-    """The run dir (config.json, progress.csv, updates.csv, TensorBoard, model.pt); stderr."""
-
+class RunLog:  # the run dir: config.json, progress.csv, updates.csv, TensorBoard, model.pt
     def __init__(self, cfg, columns=None):
         self.cfg, self.columns, self.start, self.last_print, self.recent = \
             cfg, columns, time.time(), 0.0, []
@@ -466,7 +458,7 @@ class RunLog:
         try:
             os.makedirs(self.dir, exist_ok=True)
             with open(os.path.join(self.dir, "config.json"), "w") as f:
-                json.dump(dataclasses.asdict(cfg), f, indent=2)
+                json.dump({**dataclasses.asdict(cfg), "settings_from": SOURCES}, f, indent=2)
             self.files = [open(os.path.join(self.dir, name), "w", newline="", buffering=1)
                           for name in ["progress.csv"] + (["updates.csv"] if columns else [])]
         except OSError as e:  # (line-buffered files: each CSV row is on disk once written)
@@ -475,10 +467,11 @@ class RunLog:
         headers = (["global_step", "episode_return", "episode_length", "wall_time_s"], columns)
         for writer, header in zip(self.csv, headers):
             writer.writerow(header)
-        self.writer = None
         if cfg.tensorboard:  # without the tensorboard package: an ImportError, one line in main
             from torch.utils.tensorboard import SummaryWriter
-            self.writer = SummaryWriter(self.dir)
+        self.writer = cfg.tensorboard and SummaryWriter(self.dir)
+        if cfg.env_id not in ENV_SETTINGS and not cfg.quiet:  # said once, before any progress
+            print(f"{NAME}.py: no tuned settings for {cfg.env_id}: the defaults", file=sys.stderr)
 
     def episode(self, step, episode_return, length):
         self.recent = (self.recent + [float(episode_return)])[-20:]
@@ -520,10 +513,8 @@ def result(cfg, returns, run_dir, **extra):  # what train() returns and main() p
 
 
 def evaluate_checkpoint(given):  # --eval-only: rebuild the agent, evaluate it as at the end
-    path = given.get("checkpoint", "")
-    if not os.path.isfile(path):
-        raise ConfigError(f"no checkpoint at {path!r}" if path else
-                          "--eval-only needs --checkpoint")
+    if not os.path.isfile(path := given.get("checkpoint", "")):
+        raise ConfigError(f"no file {path!r}" if path else "--eval-only needs --checkpoint")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # not a file that torch.save wrote
@@ -536,8 +527,7 @@ def evaluate_checkpoint(given):  # --eval-only: rebuild the agent, evaluate it a
     except (KeyError, TypeError):
         raise ConfigError(f"{path} was written by another version of {NAME}.py") from None
     device = setup(cfg)
-    env, obs_space, act_space = make_env(cfg.env_id)
-    env.close()
+    obs_space, act_space = make_env(cfg.env_id)[1:]  # (the env itself is not needed)
     try:
         cfg, agent = load_agent(cfg, ckpt, obs_space, act_space, device)
     except (RuntimeError, ValueError, KeyError):
@@ -549,7 +539,8 @@ def parse_args(argv=None):  # {field: value} of the flags given; a field's comme
     lines = [line.partition("#") for line in inspect.getsource(Config).splitlines()]
     comments = {name.split(":")[0].strip(): text.strip() for name, _, text in lines if text}
     parser = argparse.ArgumentParser(prog=f"{NAME}.py", argument_default=argparse.SUPPRESS,
-                                     description=__doc__.split("\n")[0])
+                                     description=__doc__.split("\n")[0],
+                                     epilog=f"Tuned settings by --env-id: {ENV_SETTINGS}")
     parser.error = lambda message: parser.exit(2, f"{NAME}.py: error: {message}\n")  # one line
     for f in dataclasses.fields(Config):
         text = comments.get(f.name, "") + ("" if f.default is None else f" [{f.default}]")
@@ -559,17 +550,26 @@ def parse_args(argv=None):  # {field: value} of the flags given; a field's comme
     return vars(parser.parse_args(argv))
 
 
+def configure(given):  # Config: the flags given, over ENV_SETTINGS[--env-id], over the defaults
+    table = ENV_SETTINGS.get(given.get("env_id", Config.env_id), {})
+    SOURCES.clear()  # then: the settings a flag or the table gave, for the run's config.json
+    SOURCES.update({**dict.fromkeys(table, "env table"), **dict.fromkeys(given, "command line")})
+    return Config(**{**table, **given})
+
+
 def main(argv=None):
     given = parse_args(argv)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a plain kill acts as Ctrl-C:
     try:  # a KeyboardInterrupt, so that train's `finally` saves the model
-        out = evaluate_checkpoint(given) if given.get("eval_only") else train(Config(**given))
+        out = evaluate_checkpoint(given) if given.get("eval_only") else train(configure(given))
     except (ConfigError, ImportError) as e:  # ImportError: an optional package is missing
         print(f"{NAME}.py: error: {e}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print(f"{NAME}.py: interrupted; the model and the logs so far are kept", file=sys.stderr)
         sys.exit(130)
+    finally:  # the record was this run's: a later train() from Python gets none
+        SOURCES.clear()
     print(json.dumps(out))
     return out
 

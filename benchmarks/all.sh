@@ -12,15 +12,13 @@ R="python benchmarks/run.py"
 SB3_PYTHON="${SB3_PYTHON:-python}"
 C="--env-id CartPole-v1 --seeds 5 --target 475"
 P="--env-id Pendulum-v1 --seeds 5"
-PPO_P="--num-envs 4 --num-steps 512 --minibatch-size 64 --update-epochs 10 --gamma 0.9 --gae-lambda 0.95"
-GAE_P="--norm-obs --gamma 0.9 --num-steps 8 --learning-rate 1e-3 --value-epochs 3 --value-minibatches 1 --anneal-lr"
-TRPO_P="--gamma 0.9 --gae-lambda 0.95 --norm-obs --num-steps 1024"
+# Pendulum-v1 and MuJoCo runs take their tuned settings from the file's ENV_SETTINGS
 
 lane_a() {
   $R --algo ppo $C --name ppo_cartpole -- --total-timesteps 100000
   $R --algo ppo $C --name ppo_cartpole_klpen -- --total-timesteps 100000 --objective kl-penalty
-  $R --algo ppo $P --target -200 --name ppo_pendulum -- --total-timesteps 200000 $PPO_P
-  $R --algo ppo $P --target -200 --name ppo_pendulum_klpen -- --total-timesteps 200000 $PPO_P \
+  $R --algo ppo $P --target -200 --name ppo_pendulum -- --total-timesteps 200000
+  $R --algo ppo $P --target -200 --name ppo_pendulum_klpen -- --total-timesteps 200000 \
     --objective kl-penalty
   $R --algo reinforce $C --name reinforce_cartpole -- --total-timesteps 500000
   for est in total reward-to-go; do
@@ -31,11 +29,11 @@ lane_a() {
   done
   python benchmarks/reinforce_variance.py
   $R --algo gae $C --name gae_cartpole -- --total-timesteps 300000
-  $R --algo gae $P --target -250 --name gae_pendulum -- --total-timesteps 500000 $GAE_P
+  $R --algo gae $P --target -250 --name gae_pendulum -- --total-timesteps 500000
   for lam in 0 0.5 0.9 0.95 0.97 1.0; do
     $R --algo gae $C --name "gae_cartpole_lam$lam" -- --total-timesteps 30000 --gae-lambda "$lam"
     $R --algo gae $P --target -250 --name "gae_pendulum_lam$lam" -- --total-timesteps 200000 \
-      $GAE_P --gae-lambda "$lam"
+      --gae-lambda "$lam"
   done
 }
 
@@ -50,7 +48,7 @@ lane_b() {
     $R --algo npg_trpo $C --name "npg_trpo_${algo}_cartpole_damping0.01" -- --algo $algo \
       --total-timesteps 100000 --damping 0.01
     $R --algo npg_trpo $P --target -250 --name "npg_trpo_${algo}_pendulum" -- --algo $algo \
-      --total-timesteps 300000 $TRPO_P
+      --total-timesteps 300000
   done
   $R --algo dqn_ddpg $C --name dqn_ddpg_dqn_cartpole -- --total-timesteps 50000
   $R --algo dqn_ddpg $C --name dqn_ddpg_double_cartpole -- --total-timesteps 50000 --double
@@ -69,15 +67,13 @@ done
 $R --algo a3c $C --name a3c_cartpole_default -- --total-timesteps 200000  # python a3c.py
 # the issue's target row: 2 workers, a smaller step size and a longer run
 $R --algo a3c $C --name a3c_cartpole -- --total-timesteps 300000 --num-workers 2 --learning-rate 5e-4
-# ppo.py on MuJoCo (needs gymnasium[mujoco]) with the settings of CleanRL's ppo_continuous_action.py
-# (value clipping aside);
-# targets: CleanRL's published 1M-step returns on the v4 envs
-MJ="--num-envs 1 --num-steps 2048 --minibatch-size 64 --update-epochs 10 --learning-rate 3e-4 \
-  --gamma 0.99 --gae-lambda 0.95 --no-anneal-clip"
+# ppo.py on MuJoCo (needs gymnasium[mujoco]): its ENV_SETTINGS hold the settings of CleanRL's
+# ppo_continuous_action.py (value clipping aside); targets: CleanRL's published 1M-step returns on
+# the v4 envs
 $R --algo ppo --env-id Hopper-v5 --seeds 3 --target 2383 --name ppo_hopper -- \
-  --total-timesteps 1000000 $MJ > benchmarks/out/lane_a.log 2>&1 &
+  --total-timesteps 1000000 > benchmarks/out/lane_a.log 2>&1 &
 $R --algo ppo --env-id HalfCheetah-v5 --seeds 3 --target 1443 --name ppo_halfcheetah -- \
-  --total-timesteps 1000000 $MJ > benchmarks/out/lane_b.log 2>&1 &
+  --total-timesteps 1000000 > benchmarks/out/lane_b.log 2>&1 &
 wait
 # every file beside stable-baselines3 (benchmarks/compare.py), two lanes of pairs, then the A3C
 # pair alone (it uses both cores); it also draws benchmarks/results/compare_<env>.png

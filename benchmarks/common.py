@@ -57,6 +57,30 @@ def todays_flags(algo, words):
     return out
 
 
+def algorithm_module(algo):
+    """The algorithm file as a module (its ENV_SETTINGS, parse_args, configure, Config)."""
+    import importlib
+    if ROOT not in sys.path:
+        sys.path.insert(0, ROOT)
+    return importlib.import_module(algo)
+
+
+def without_env_settings(algo, env_id, words):
+    """words (a command's flags, today's names) less each flag that only repeats env_id's entry
+    in the file's ENV_SETTINGS, which the file applies itself; --total-timesteps always stays.
+    ['--gamma', '0.9', '--seed', '3'] -> ['--seed', '3'] where the entry has gamma=0.9."""
+    module = algorithm_module(algo)
+    table, out, i = module.ENV_SETTINGS.get(env_id, {}), [], 0
+    while i < len(words):
+        n = 2 if i + 1 < len(words) and not words[i + 1].startswith("--") else 1  # flag [value]
+        given = module.parse_args(words[i:i + n])
+        if words[i] == "--total-timesteps" or any(k not in table or table[k] != v
+                                                 for k, v in given.items()):
+            out += words[i:i + n]
+        i += n
+    return out
+
+
 def file_sha256(algo):
     """The algorithm file's content hash: pins the code a result came from, committed or not."""
     path = os.path.join(ROOT, f"{algo}.py")

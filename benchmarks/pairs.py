@@ -43,14 +43,11 @@ PAIRS = {
     "ppo_10_epochs": dict(ours=["ppo.py", "--update-epochs", "10"], sb3="ppo", target=475,
                           note="ours with half RL Zoo's 20 epochs (half the gradient steps); "
                                "sb3 keeps RL Zoo's settings"),
-    "ppo_pendulum": dict(ours=["ppo.py", "--num-envs", "4", "--num-steps", "512",  # as its row
-                               "--minibatch-size", "64", "--update-epochs", "10", "--gamma",
-                               "0.9", "--gae-lambda", "0.95"], sb3="ppo_pendulum", target=-200),
+    "ppo_pendulum": dict(ours=["ppo.py"], sb3="ppo_pendulum", target=-200),  # its ENV_SETTINGS
     "a2c": dict(ours=["actor_critic.py"], sb3="a2c", target=475),
     "trpo": dict(ours=["npg_trpo.py", "--algo", "trpo"], sb3="trpo", target=475),
-    "trpo_pendulum": dict(ours=["npg_trpo.py", "--algo", "trpo", "--gamma", "0.9", "--gae-lambda",
-                                "0.95", "--norm-obs", "--num-steps", "1024"],
-                          sb3="trpo_pendulum", target=-250),
+    "trpo_pendulum": dict(ours=["npg_trpo.py", "--algo", "trpo"], sb3="trpo_pendulum",
+                          target=-250),  # with its ENV_SETTINGS, as every pair
     "dqn": dict(ours=["dqn_ddpg.py"], sb3="dqn", target=475),
     "ddpg": dict(ours=["dqn_ddpg.py"], sb3="ddpg", target=-200,
                  quick_steps=20_000),  # half of 20k would be all random warm-up (10k) steps

@@ -92,6 +92,7 @@ class Row:
     sha_key: str
     algo: str
     flags: tuple  # --env-id first where the row names the env; no --total-timesteps, no --seed
+    as_run: tuple = None  # the flags it ran with, where its command was shrunk since (#19)
 
     @property
     def checks(self):
@@ -105,6 +106,7 @@ class Case:
     budget: int
     seeds: tuple
     rows: list = field(default_factory=list)
+    as_run: tuple = None  # the rows' flags as they ran, where their command was shrunk since
 
 
 # --- the rows and their cases -----------------------------------------------------------------
@@ -152,12 +154,15 @@ def rows_of(path, doc):
     name = os.path.basename(path)[:-5]
     if not isinstance(doc, dict):
         return []
+    as_run = lambda words: words and case_flags(["--env-id", doc["env_id"], *words])
     if "ours_command" in doc and doc.get("algo_sha256"):  # compare.py
         return [Row(name, path, doc, "algo_sha256", doc["algo"],
-                    case_flags(["--env-id", doc["env_id"], *doc["ours_command"].split()[1:]]))]
+                    case_flags(["--env-id", doc["env_id"], *doc["ours_command"].split()[1:]]),
+                    as_run(doc.get("ours_command_as_run", "").split()[1:]) or None)]
     if "runs" in doc and doc.get("algo_sha256") and "args" in doc:  # run.py
         return [Row(name, path, doc, "algo_sha256", doc["algo"],
-                    case_flags(["--env-id", doc["env_id"], *doc["args"]]))]
+                    case_flags(["--env-id", doc["env_id"], *doc["args"]]),
+                    as_run(doc.get("args_as_run")) or None)]
     if isinstance(doc.get("pairs"), dict):  # speed_floor.py: the file's defaults, no --env-id
         return [Row(f"{name}: {pair}", path, r, "ours_sha256", r["ours_command"].split()[0][:-3],
                     case_flags(r["ours_command"].split()[1:]))
@@ -206,8 +211,9 @@ def make_cases(rows, scale):
         flags = one_worker(row)[0]
         key = budget_key(row.algo, flags)
         warmup, steps = BUDGETS[key]
-        case = cases.setdefault((row.algo, flags), Case(
-            row.algo, flags, warmup + max(1, round(steps * scale)), SEEDS.get(key, DEFAULT_SEEDS)))
+        case = cases.setdefault((row.algo, flags, row.as_run), Case(
+            row.algo, flags, warmup + max(1, round(steps * scale)), SEEDS.get(key, DEFAULT_SEEDS),
+            as_run=row.as_run))
         case.rows.append(row)
     return list(cases.values())
 
@@ -253,12 +259,16 @@ def translate(algo, flags, base_flags, head_flags, side="head"):
     return tuple(out)
 
 
-def both_spellings(algo, flags, base_flags, head_flags):
+def both_spellings(algo, flags, base_flags, head_flags, as_run=None):
     """A row's flags as the base spells them and as the head does. A row that ran before a
     rename keeps the old names; where the base came after the rename too, both sides take
-    RENAMES' new names. Raises ValueError naming a flag either side lacks."""
-    base = translate(algo, flags, {old[0] for old in RENAMES.get(algo, {})}, base_flags, "base")
-    return base, translate(algo, base, base_flags, head_flags)
+    RENAMES' new names. A row whose command was shrunk (as_run: the flags it ran with) runs them
+    on the base side and the shrunk flags (today's names) on the head side: the head's
+    ENV_SETTINGS must give what the flags gave. Raises ValueError naming a flag a side lacks."""
+    base = translate(algo, as_run or flags, {old[0] for old in RENAMES.get(algo, {})},
+                     base_flags, "base")
+    return base, translate(algo, flags if as_run else base, set() if as_run else base_flags,
+                           head_flags)
 
 
 def run_side(script, flags, seed, budget, run_dir):
@@ -450,7 +460,8 @@ def check_file(algo, rows, base_src, head_src, scale, dry_run, selftest):
         scripts = write_sides(tmp, algo, base_src, head_src)
         try:
             base_flags, head_flags = flag_names(scripts[0]), flag_names(scripts[1])
-            spelled = [both_spellings(algo, c.flags, base_flags, head_flags) for c in cases]
+            spelled = [both_spellings(algo, c.flags, base_flags, head_flags, c.as_run)
+                       for c in cases]
             cases = [replace(c, flags=base) for c, (base, _) in zip(cases, spelled)]
             translated = [head for _, head in spelled]
         except (RuntimeError, ValueError) as e:

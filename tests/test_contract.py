@@ -77,6 +77,35 @@ def test_lecture_part_plumbing_and_train_fit_their_budgets(name):
     assert train.end_lineno <= len(lecture), "train belongs above the marker"
 
 
+class EchoActionEnv(gym.Env):
+    """obs = the action the env received, clipped to the observation bounds [-9, 9]."""
+    observation_space = gym.spaces.Box(-9.0, 9.0, (2,), np.float32)
+    action_space = gym.spaces.Box(np.array([-1.0, 0.0], np.float32), np.float32(2.0))
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        return np.asarray(action, np.float32), 0.0, False, False, {}
+
+
+gym.register("ContractEchoAction-v0", entry_point=EchoActionEnv, max_episode_steps=5)
+
+
+def test_make_env_clips_box_actions_on_their_way_in_for_one_env_and_for_a_vector():
+    make_env = importlib.import_module("ppo").make_env  # the plumbing: the same in every file
+    far = np.array([-5.0, 5.0], np.float32)
+    env, _, act_space = make_env("ContractEchoAction-v0")
+    env.reset(seed=0)
+    assert env.step(far)[0].tolist() == [-1.0, 2.0] and act_space == env.action_space
+    envs, _, act_space = make_env("ContractEchoAction-v0", 3)
+    envs.reset(seed=0)
+    assert envs.step(np.stack([far, -far, far / 10]))[0].tolist() == [[-1, 2], [2, 0], [-0.5, 0.5]]
+    assert act_space == envs.single_action_space  # the space the algorithm sees keeps its bounds
+    envs.close()
+
+
 @pytest.mark.parametrize("name", FILES)
 def test_help_names_every_shared_flag(name, capsys):
     with pytest.raises(SystemExit) as exit_:

@@ -234,7 +234,7 @@ def stub_rollout(env_id, agent, T=7, N=2):
     buf = ppo.rollout_storage(T, N, obs_space, act_space, torch.device("cpu"))
     episodes = {"return": np.zeros(N), "length": np.zeros(N, dtype=int)}
     normalizer = ppo.Normalizer(obs_space.shape[0], N, 0.9, enabled=False)
-    _, finished = ppo.collect_rollout(envs, agent, normalizer, obs, buf, act_space, episodes)
+    _, finished = ppo.collect_rollout(envs, agent, normalizer, obs, buf, episodes)
     envs.close()
     return buf, finished
 

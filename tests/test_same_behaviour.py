@@ -120,6 +120,30 @@ def test_a_row_from_before_a_rename_checked_between_two_later_commits_takes_the_
         sb.both_spellings("gae", flags, old, new)
 
 
+def test_a_shrunk_row_runs_its_flags_as_run_on_the_base_and_the_shrunk_ones_on_the_head():
+    doc = {"algo": "npg_trpo", "env_id": "Pendulum-v1", "runs": [], "algo_sha256": "h",
+           "args": ["--algo", "trpo", "--total-timesteps", "300000"],
+           "args_as_run": ["--algo", "trpo", "--total-timesteps", "300000", "--gamma", "0.9",
+                           "--normalize-obs"]}
+    row, = sb.rows_of("/r/npg_trpo_trpo_pendulum.json", doc)
+    assert row.flags == ("--env-id", "Pendulum-v1", "--algo", "trpo")
+    assert row.as_run == ("--env-id", "Pendulum-v1", "--algo", "trpo", "--gamma", "0.9",
+                          "--normalize-obs")
+    plain = sb.rows_of("/r/x.json", {**doc, "args_as_run": None})[0]  # never shrunk: no as_run
+    case, other = sb.make_cases([row, plain], scale=1)  # one flag set, two different runs
+    assert (case.as_run, other.as_run) == (row.as_run, None)
+    old = {"--env-id", "--algo", "--gamma", "--normalize-obs"}
+    new = {"--env-id", "--algo", "--gamma", "--norm-obs"}
+    assert sb.both_spellings("npg_trpo", case.flags, old, new, case.as_run) == (
+        row.as_run, row.flags)
+    assert sb.both_spellings("npg_trpo", case.flags, new, new, case.as_run) == (
+        row.as_run[:-1] + ("--norm-obs",), row.flags)  # the base spells it as today, too
+    pair = {"ours_command": "ppo.py", "ours_command_as_run": "ppo.py --num-envs 4",
+            "algo": "ppo", "env_id": "Pendulum-v1", "algo_sha256": "h"}
+    assert sb.rows_of("/r/compare_ppo_pendulum.json", pair)[0].as_run == (
+        "--env-id", "Pendulum-v1", "--num-envs", "4")
+
+
 def test_rows_become_deduplicated_cases_at_a_short_budget():
     run_row = {"algo": "a3c", "env_id": "CartPole-v1", "runs": [], "algo_sha256": "h",
                "args": ["--total-timesteps", "150000", "--num-workers", "2"]}
