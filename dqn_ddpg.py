@@ -265,7 +265,7 @@ class DQN(Agent):
             y = dqn_targets(batch["rewards"], self.targets["q"](batch["next_obs"]),
                             batch["terminated"], cfg.gamma, next_q_online)
         q = q_net(batch["obs"]).gather(1, batch["actions"].long()[:, None]).squeeze(1)  # Q(s, a)
-        # Huber: quadratic near 0, linear beyond 1, so rare large TD errors cannot blow up a step
+        # Huber: linear past |TD| 1, a capped pull; at CleanRL's settings Q runs away (README)
         td_loss = nn.functional.smooth_l1_loss if cfg.loss == "huber" else nn.functional.mse_loss
         loss = (weights * td_loss(q, y, reduction="none")).mean()
         opt.zero_grad()

@@ -64,6 +64,7 @@ CSVS = ("progress.csv", "updates.csv")
 FINAL_KEYS = ("eval_return_mean", "eval_return_std", "global_step")
 RUN_TIMEOUT_S = 900
 A3C_NOTE = "run with --num-workers 1 (more workers are Hogwild: not the same run twice)"
+A3C_DEFAULT_WORKERS = 2  # a3c.py's Config.num_workers (tests/test_same_behaviour.py checks)
 
 STUDIES = {  # results files that are no rows, and what this check does with them
     "reinforce_gradient_variance":
@@ -196,10 +197,12 @@ def budget_key(algo, flags):
 
 
 def one_worker(row):
-    """(flags, note): a3c's rows with more than one worker run with one (Hogwild with more is
-    not the same run twice), and the record says so."""
-    workers = flag_value(row.flags, "--num-workers")
-    if row.algo != "a3c" or not workers or int(workers) <= 1:
+    """(flags, note): a3c's rows with more than one worker (given, or a3c.py's default) run with
+    one (Hogwild with more is not the same run twice), and the record says so."""
+    if row.algo != "a3c":
+        return row.flags, ""
+    workers = flag_value(row.flags, "--num-workers") or A3C_DEFAULT_WORKERS
+    if int(workers) <= 1:
         return row.flags, ""
     return tuple(without(row.flags, "--num-workers")) + ("--num-workers", "1"), A3C_NOTE
 

@@ -2,6 +2,7 @@
 the comparison of two runs, the flag renames, the cases made of results rows, the records, and
 a row being current when run at the file's hash or checked equal to it. The end-to-end tests
 run a toy script of a few lines (no torch) in place of an algorithm file."""
+import importlib
 import json
 import os
 import sys
@@ -162,6 +163,10 @@ def test_rows_become_deduplicated_cases_at_a_short_budget():
         ("dqn_ddpg", ("--algo", "ddpg"), 11_000, (1,))]
     assert [r.label for r in cases[0].rows] == ["a3c_2", "compare_a3c", "a3c_1"]
     assert [bool(sb.one_worker(r)[1]) for r in cases[0].rows] == [True, True, False]
+    default = sb.rows_of("/r/a3c_default.json", {**run_row, "args": ["--total-timesteps", "9"]})
+    assert sb.one_worker(default[0]) == (("--env-id", "CartPole-v1", "--num-workers", "1"),
+                                         sb.A3C_NOTE)  # a3c.py's default: more than one worker
+    assert importlib.import_module("a3c").Config.num_workers == sb.A3C_DEFAULT_WORKERS
     assert sb.make_cases(rows[3:], scale=2)[0].budget == 12_000  # the warm-up is not scaled
 
 
