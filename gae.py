@@ -24,7 +24,7 @@ ends only resets that env (action ignored, reward 0) and is masked out of every 
 
 Usage:
     python gae.py                                                  # CartPole-v1, lam = 0.95
-    python gae.py --env-id Pendulum-v1        # 500k steps with its tuned settings (ENV_SETTINGS)
+    python gae.py --env-id Pendulum-v1         # 1M steps with its tuned settings (ENV_SETTINGS)
     python gae.py --eval-only --checkpoint runs/<run>/model.pt --eval-episodes 20
 """
 import math
@@ -38,7 +38,7 @@ import torch.nn as nn
 
 ENV_SETTINGS = {  # tuned settings by env id, under the flags given (--help lists them)
     "CartPole-v1": {},  # the defaults
-    "Pendulum-v1": dict(total_timesteps=500_000, norm_obs=True, gamma=0.9, num_steps=8,
+    "Pendulum-v1": dict(total_timesteps=1_000_000, norm_obs=True, gamma=0.9, num_steps=8,
                         learning_rate=1e-3, value_epochs=3, value_minibatches=1, anneal_lr=True)}
 
 

@@ -30,6 +30,7 @@ lane_a() {
   python benchmarks/reinforce_variance.py
   $R --algo gae $C --name gae_cartpole -- --total-timesteps 300000
   $R --algo gae $P --target -250 --name gae_pendulum -- --total-timesteps 500000
+  $R --algo gae $P --target -250 --name gae_pendulum_1m -- --total-timesteps 1000000  # its default
   for lam in 0 0.5 0.9 0.95 0.97 1.0; do
     $R --algo gae $C --name "gae_cartpole_lam$lam" -- --total-timesteps 30000 --gae-lambda "$lam"
     $R --algo gae $P --target -250 --name "gae_pendulum_lam$lam" -- --total-timesteps 200000 \

@@ -140,21 +140,26 @@ def compare_table():
 
 
 def floor_table():
-    """Markdown lines of benchmarks/results/speed_floor.json (benchmarks/speed_floor.py)."""
+    """Markdown lines of benchmarks/results/speed_floor.json (benchmarks/speed_floor.py): per
+    pair the floor, ours and ours / floor, and sb3's time where sb3 has the algorithm."""
     if not os.path.exists(os.path.join(common.RESULTS, "speed_floor.json")):
         return []
     s = load("speed_floor")
-    lines = ["| pair | ours | gradient steps | ms per gradient step | env steps | ms per env step "
-             "| floor s | ours s | sb3 s | floor / sb3 | ours / sb3 | eval return: ours / sb3 "
-             "| commit | run on |", "|" + "---|" * 14]
+    lines = ["| pair | ours | gradient steps (or updates) | ms each | env steps | ms each "
+             "| floor s | ours s | ours / floor | sb3 s | floor / sb3 | ours / sb3 "
+             "| eval return: ours / sb3 | commit | run on |", "|" + "---|" * 15]
     for name, r in s["pairs"].items():
         stale = changed_since(r["ours_sha256"], r["ours_command"].split()[0][:-3],
                               r.get("behaviour_checks", ()))
-        lines.append(f"| {name} | {r['ours_command']} | {r['gradient_steps']:,} "
-                     f"| {r['grad_s'] * 1e3:.2f} | {r['env_steps']:,} | {r['env_s'] * 1e3:.3f} "
-                     f"| {r['floor_s']:.1f} | {r['ours_s']:.1f} | {r['sb3_s']:.1f} "
-                     f"| {r['floor_over_sb3']:.2f} | {r['ours_over_sb3']:.2f} "
-                     f"| {r['ours_eval']:.1f} / {r['sb3_eval']:.1f} "
+        sb3 = lambda key, fmt: "-" if r.get(key) is None else fmt.format(r[key])
+        unit = f" {r['unit']}" if r.get("unit", "gradient steps") != "gradient steps" else ""
+        env_unit = f" ({r['env_unit']})" if r.get("env_unit") else ""
+        lines.append(f"| {name} | {r['ours_command']} | {r['gradient_steps']:,}{unit} "
+                     f"| {r['grad_s'] * 1e3:.2f} | {r['env_steps']:,}{env_unit} "
+                     f"| {r['env_s'] * 1e3:.3f} | {r['floor_s']:.1f} | {r['ours_s']:.1f} "
+                     f"| {r['ours_s'] / r['floor_s']:.2f} | {sb3('sb3_s', '{:.1f}')} "
+                     f"| {sb3('floor_over_sb3', '{:.2f}')} | {sb3('ours_over_sb3', '{:.2f}')} "
+                     f"| {r['ours_eval']:.1f} / {sb3('sb3_eval', '{:.1f}')} "
                      f"| {s['commit']}{stale} | {run_on(s)} |")
     return lines
 

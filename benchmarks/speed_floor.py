@@ -1,22 +1,40 @@
-"""How fast could PPO, DQN and DDPG be at RL Zoo's settings in eager PyTorch on this CPU?
+"""How fast could each algorithm file be, at the settings it is compared at, in eager PyTorch on
+this CPU?
 
-The speed targets of ppo.py and dqn_ddpg.py ask for sb3's return in at most half sb3's wall
-time at the same budget. With RL Zoo's settings the work is fixed: so many gradient steps on
-so many transitions, so many env steps each with a forward pass to act. This script times that
-work done by the barest loop we could write (the same networks, batch sizes and optimiser; no
-logging, distribution objects, replay sampling or checks), one torch thread as in compare.py,
-each timing the best of 5 (the least disturbed by other load):
+At fixed settings the work is fixed: so many gradient steps (or updates) on so many
+transitions, so many env steps each with a forward pass to act. This script times that work
+done by the barest loop we could write (the same networks, batch sizes and optimiser as the
+file; no logging, distribution objects, replay sampling, return recursions or checks), one
+torch thread as in compare.py, each timing the best of 5 (the least disturbed by other load):
 
-    floor = gradient_steps x (seconds per bare gradient step)
+    floor = gradient_steps x (seconds per bare gradient step, or per update where one update
+            holds several: the pair's line says which)
           + env_steps x (seconds per env step, with the acting forward pass)
 
-then trains sb3 and our file once each (one seed), in this run, and prints floor, ours and sb3
-as seconds and as fractions of sb3's time. The floor is not a proven bound, but a floor near or
-above 0.5 of sb3's time leaves an algorithm file, which adds storage, logs and checks to that
-loop, no room to meet the target at these settings; well below it, the gap is our overhead.
+Pairs: ppo, dqn and ddpg at RL Zoo's settings, where the speed targets of ppo.py and dqn_ddpg.py
+ask for sb3's return in at most half sb3's wall time; and every other file at the settings
+benchmarks/compare.py runs it with (benchmarks/pairs.py: the file's defaults at the pair's
+budget): a2c (actor_critic.py, 500k steps), trpo and npg (npg_trpo.py --algo trpo / npg, 100k),
+gae (gae.py, 300k), reinforce (reinforce.py, 500k) and a3c (a3c.py --num-workers 1, 200k: one
+worker doing all the work, so that ours and the floor do the same; compare.py's pair runs 2
+Hogwild workers). Each floor function's docstring says what it counts and how.
 
-    python benchmarks/speed_floor.py                   # ppo, dqn, ddpg: 14-17 min on 2 cores here
-    python benchmarks/speed_floor.py --pairs ppo --no-train       # the floor only
+Then it trains our file once (one seed) and, where sb3 has the algorithm (ppo, dqn, ddpg, a2c,
+trpo: sb3_side_by_side.py), sb3 once, in this run, and prints floor, ours and ours / floor, and
+for those pairs sb3's time and floor and ours as fractions of it. The floor is not a proven
+bound, but a floor near or above 0.5 of sb3's time leaves an algorithm file, which adds storage,
+logs and checks to that loop, no room to meet the target at these settings; well below it,
+the gap is our overhead. ours / floor measures that overhead for every file.
+
+    python benchmarks/speed_floor.py     # every pair: about 20-25 min on 2 cores (estimated below)
+    python benchmarks/speed_floor.py --pairs ppo dqn ddpg         # 14-17 min on 2 cores here
+    python benchmarks/speed_floor.py --pairs trpo --no-train      # the floor only: 5-10 s a pair
+
+The estimate: about 1 min of floor timings (5-10 s a pair with --no-train), 14-17 min for ppo,
+dqn and ddpg (measured), and about 6 min for the others: our files' mean_train_time_s in their
+benchmarks/results rows (a2c 44 s, trpo 17, npg 17, gae 22, reinforce 26, a3c with one worker
+105 at 200k, scaled from 79 at 150k) plus sb3's A2C and TRPO (about 48 and 31 s, scaled by the
+ratios in compare_a2c.json and compare_trpo.json), plus each run's start and evaluation.
 """
 import argparse
 import json
@@ -28,6 +46,7 @@ import gymnasium as gym
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402  (the machine, commit and file hash a result ran on)
@@ -90,8 +109,9 @@ def ppo_floor():
         state["obs"] = torch.as_tensor(o)
 
     rollouts = -(-100_000 // 256)
-    return dict(gradient_steps=rollouts * 20, env_steps=rollouts * 32,
-                grad_s=per_call(grad_step, 2000), env_s=per_call(env_step, 3000))
+    return dict(gradient_steps=rollouts * 20, env_steps=rollouts * 32, grad_step=grad_step,
+                env_step=env_step, calls=(2000, 3000), unit="gradient steps",
+                env_unit="steps of 8 envs")
 
 
 def dqn_floor():
@@ -120,7 +140,8 @@ def dqn_floor():
         state["obs"] = env.reset()[0] if terminated or truncated else o
 
     return dict(gradient_steps=(50_000 - 1000) // 256 * 128, env_steps=50_000,
-                grad_s=per_call(grad_step, 2000), env_s=per_call(env_step, 5000))
+                grad_step=grad_step, env_step=env_step, calls=(2000, 5000),
+                unit="gradient steps", env_unit="env steps")
 
 
 def ddpg_floor():
@@ -158,12 +179,294 @@ def ddpg_floor():
         o, _, terminated, truncated, _ = env.step(a)
         state["obs"] = env.reset()[0] if terminated or truncated else o
 
-    return dict(gradient_steps=10_000, env_steps=20_000,
-                grad_s=per_call(grad_step, 500), env_s=per_call(env_step, 5000))
+    return dict(gradient_steps=10_000, env_steps=20_000, grad_step=grad_step,
+                env_step=env_step, calls=(500, 5000), unit="gradient steps",
+                env_unit="env steps")
 
 
-PAIRS = {"ppo": (ppo_floor, ["ppo.py"]), "dqn": (dqn_floor, ["dqn_ddpg.py"]),
-         "ddpg": (ddpg_floor, ["dqn_ddpg.py", "--env-id", "Pendulum-v1"])}
+# The files' own settings (benchmarks/pairs.py's PAIRS: each file's defaults at the pair's
+# budget), on CartPole-v1: 4 observations, 2 actions, episodes cut at 500 steps. Their networks
+# are two-hidden-layer tanh MLPs of width 64 (hidden_size), separate for pi and V. Advantages
+# and returns are random tensors: their recursion (GAE, n-step, discounted returns) is left
+# out, as in ppo_floor; so are entropy terms whose coefficient is 0, every diagnostic (KL,
+# explained variance, CG residual) and every copy to logs. Counts are those of a run that has
+# no episode end inside a rollout where one would add work; each docstring says how.
+
+def policy_and_value():
+    return mlp([4, 64, 64, 2], nn.Tanh), mlp([4, 64, 64, 1], nn.Tanh)
+
+
+def vector_env_step(actor, num_envs, same_step):
+    """One step of num_envs sync CartPole envs (the file's autoreset mode), acting by a sample of
+    pi(.|s): the policy's forward pass on [num_envs, 4] observations."""
+    envs = gym.make_vec("CartPole-v1", num_envs=num_envs, vectorization_mode="sync",
+                        vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode[
+                            "SAME_STEP" if same_step else "NEXT_STEP"]})
+    state = {"obs": torch.as_tensor(envs.reset(seed=1)[0])}
+
+    def env_step():
+        with torch.no_grad():
+            a = torch.multinomial(actor(state["obs"]).softmax(-1), 1).squeeze(-1)
+        state["obs"] = torch.as_tensor(envs.step(a.numpy())[0])
+
+    return env_step
+
+
+def log_prob(actor, obs, act):
+    return actor(obs).log_softmax(-1).gather(-1, act[..., None]).squeeze(-1)
+
+
+def a2c_floor():
+    """actor_critic.py's defaults (A2C, batch mode) at 500k steps: 8 envs (SAME_STEP autoreset)
+    x 5-step rollouts; per rollout one gradient step of the summed policy and 0.5 x value loss
+    on all 40 transitions ([5, 8]), with V(s_{t+1}) of the 40 next states computed first (no
+    gradient), the gradient norm clipped to 0.5, Adam (eps 1e-5, not fused). ent_coef 0.
+    Every rollout is 40 env steps, whatever the episodes do: exact counts."""
+    actor, critic = policy_and_value()
+    params = [*actor.parameters(), *critic.parameters()]
+    opt = torch.optim.Adam(params, lr=7e-4, eps=1e-5)
+    obs, next_obs, act = torch.randn(5, 8, 4), torch.randn(5, 8, 4), torch.randint(0, 2, (5, 8))
+    ret = torch.randn(5, 8)  # the n-step returns, bootstrapped from V(next_obs)
+
+    def grad_step():
+        with torch.no_grad():
+            critic(next_obs)  # V(s_{t+1}), held fixed in the targets
+        values = critic(obs).squeeze(-1)
+        advantages = (ret - values).detach()
+        loss = -(log_prob(actor, obs, act) * advantages).mean() \
+            + 0.5 * 0.5 * ((ret - values) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(params, 0.5)
+        opt.step()
+
+    # 500_000 / (8 envs x 5 steps) = 12_500 rollouts, one gradient step each; 12_500 x 5 = 62_500
+    # steps of the 8 envs
+    return dict(gradient_steps=500_000 // 40, env_steps=500_000 // 40 * 5, grad_step=grad_step,
+                env_step=vector_env_step(actor, 8, same_step=True), calls=(2000, 3000),
+                unit="gradient steps", env_unit="steps of 8 envs")
+
+
+def trust_region_floor(line_search):
+    """npg_trpo.py's defaults (RL Zoo's CartPole TRPO settings) at 100k steps, --algo trpo
+    (line_search) or npg: 2 envs (SAME_STEP autoreset) x 512 steps, a batch of 1024. One update:
+    V of the 1024 states and of their 1024 next states (no gradient, for GAE); one policy
+    forward pass that gives the surrogate's gradient g and the mean KL's gradient (kept as a
+    graph); 15 conjugate-gradient iterations (cg_iters), each a Fisher-vector product (one
+    backward pass through that graph, + damping 0.1 v); the step sqrt(2 x 0.01 / g'x) x; TRPO:
+    ONE line-search candidate (a forward pass: surrogate and KL, accepted or not), though the
+    file may try up to 10; NPG: none. Then V's regression: 10 epochs x 8 minibatches of 128,
+    Adam (not fused). The bare loop reuses the KL's gradient graph across the Fisher-vector
+    products (the file builds it anew in each) and leaves out the CG residual (a diagnostic)."""
+    actor, critic = policy_and_value()
+    params = list(actor.parameters())
+    value_opt = torch.optim.Adam(critic.parameters(), lr=1e-3)
+    obs, next_obs, act = torch.randn(1024, 4), torch.randn(1024, 4), torch.randint(0, 2, (1024,))
+    adv, ret = torch.randn(1024), torch.randn(1024)
+
+    def flat_grad(y, **kw):
+        return torch.cat([g.reshape(-1) for g in torch.autograd.grad(y, params, **kw)])
+
+    def grad_step():
+        with torch.no_grad():
+            critic(obs), critic(next_obs)  # V(s_t), V(s_{t+1}) for GAE
+        log_pi = actor(obs).log_softmax(-1)  # [1024, 2], at theta_old
+        old_log_pi = log_pi.detach()
+        lp = log_pi.gather(-1, act[:, None]).squeeze(-1)
+        surrogate = ((lp - lp.detach()).exp() * adv).mean()
+        g = flat_grad(surrogate, retain_graph=True)
+        kl = (old_log_pi.exp() * (old_log_pi - log_pi)).sum(-1).mean()
+        kl_grad = flat_grad(kl, create_graph=True)
+        x, r, p, rr = torch.zeros_like(g), g, g, g @ g
+        for _ in range(15):  # conjugate gradient on (F + 0.1 I) x = g
+            Fp = flat_grad(kl_grad @ p, retain_graph=True) + 0.1 * p
+            alpha = rr / (p @ Fp)
+            x, r = x + alpha * p, r - alpha * Fp
+            rr_new = r @ r
+            p, rr = r + rr_new / rr * p, rr_new
+        step = (2 * 0.01 / (g @ x)).sqrt() * x
+        with torch.no_grad():
+            theta_old = parameters_to_vector(params)
+            vector_to_parameters(theta_old + step, params)
+            if line_search:  # one candidate: its surrogate and KL, and the test on both
+                new_log_pi = actor(obs).log_softmax(-1)
+                new_lp = new_log_pi.gather(-1, act[:, None]).squeeze(-1)
+                new_surrogate = ((new_lp - lp).exp() * adv).mean()
+                new_kl = (old_log_pi.exp() * (old_log_pi - new_log_pi)).sum(-1).mean()
+                bool(new_surrogate > surrogate and new_kl <= 0.01)
+            vector_to_parameters(theta_old, params)  # back, so that each timed call is alike
+        for _ in range(10):  # V(s) regression: 10 epochs x 8 minibatches of 128
+            perm = torch.randperm(1024)
+            for o, y in zip(obs[perm].split(128), ret[perm].split(128)):
+                value_loss = ((critic(o).squeeze(-1) - y) ** 2).mean()
+                value_opt.zero_grad()
+                value_loss.backward()
+                value_opt.step()
+
+    # 100_000 // (2 envs x 512) = 97 full updates (the 98th, on the last 672 steps, is left
+    # out); ceil(100_000 / 2) = 50_000 steps of the 2 envs (the last rollout has 336)
+    return dict(gradient_steps=100_000 // 1024, env_steps=-(-100_000 // 2), grad_step=grad_step,
+                env_step=vector_env_step(actor, 2, same_step=True), calls=(50, 3000),
+                unit="updates", env_unit="steps of 2 envs")
+
+
+def trpo_floor():
+    return trust_region_floor(line_search=True)
+
+
+def npg_floor():
+    return trust_region_floor(line_search=False)
+
+
+trpo_floor.__doc__ = npg_floor.__doc__ = trust_region_floor.__doc__
+
+
+def gae_floor():
+    """gae.py's defaults at 300k steps: 8 envs (NEXT_STEP autoreset) x 32 steps, a batch of 256.
+    One update: V of the 33 x 8 states of the rollout (no gradient, for GAE); one policy
+    gradient step on the 256 transitions (advantages standardised, the norm clipped to 0.5);
+    then V's regression, 5 epochs x 4 minibatches of 64; two Adams (not fused).
+    Counts as if no step were an autoreset step: a run has one more env's step per episode (a
+    reset, masked out of the batch), so more rollouts and updates than counted here."""
+    actor, critic = policy_and_value()
+    opt = torch.optim.Adam(actor.parameters(), lr=3e-3)
+    value_opt = torch.optim.Adam(critic.parameters(), lr=1e-3)
+    all_obs, act = torch.randn(33, 8, 4), torch.randint(0, 2, (256,))
+    obs, adv, ret = all_obs[:-1].reshape(256, 4), torch.randn(256), torch.randn(256)
+
+    def grad_step():
+        with torch.no_grad():
+            critic(all_obs)  # V(s_t) and V(s_{t+1}), one pass over [T+1, N]
+        a = (adv - adv.mean()) / (adv.std(correction=0) + 1e-8)
+        loss = -(log_prob(actor, obs, act) * a).mean()
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(actor.parameters(), 0.5)
+        opt.step()
+        for _ in range(5):  # V(s) regression: 5 epochs x 4 minibatches of 64
+            perm = torch.randperm(256)
+            for o, y in zip(obs[perm].split(64), ret[perm].split(64)):
+                value_loss = ((critic(o).squeeze(-1) - y) ** 2).mean()
+                value_opt.zero_grad()
+                value_loss.backward()
+                value_opt.step()
+
+    # 300_000 // 256 = 1171 full updates (the 1172nd, on the last 224 steps, is left out);
+    # ceil(300_000 / 8) = 37_500 steps of the 8 envs (1171 x 32 + a last rollout of 28)
+    return dict(gradient_steps=300_000 // 256, env_steps=-(-300_000 // 8), grad_step=grad_step,
+                env_step=vector_env_step(actor, 8, same_step=False), calls=(300, 3000),
+                unit="updates", env_unit="steps of 8 envs")
+
+
+def reinforce_floor():
+    """reinforce.py's defaults at 500k steps: reward-to-go with gamma^t weights and the learned
+    value baseline; 8 envs (NEXT_STEP autoreset) play the first 16 episodes started. One update
+    on a batch of B transitions: V of the B states and of the 16 final observations (no
+    gradient: baseline and bootstrap); one policy gradient step (the per-episode surrogates'
+    mean, the norm clipped to 1.0); then 25 full-batch regression steps of V; two Adams (not
+    fused). The counts are those of a run whose every episode lasts CartPole's 500 steps: the
+    fewest updates a 500k run can make (a batch is then 2 waves of 8 episodes, 500 + 1 reset +
+    500 = 1001 steps of the 8 envs, the most it can be), each on the largest batch, B = 16 x 500.
+    A real run has short episodes early: many more, smaller updates (more per-update overhead,
+    which the floor leaves out) and, through envs idling while a batch's last episodes finish,
+    somewhat fewer than the 63 x 8000 transitions counted here."""
+    actor, critic = policy_and_value()
+    opt = torch.optim.Adam(actor.parameters(), lr=1e-3)
+    value_opt = torch.optim.Adam(critic.parameters(), lr=1e-3)
+    obs, final_obs, act = torch.randn(8000, 4), torch.randn(16, 4), torch.randint(0, 2, (8000,))
+    ret = torch.randn(8000)  # G_t of each episode, bootstrapped where it was truncated
+    weight = (0.99 ** torch.arange(500.0)).repeat(16)  # gamma^t within each episode
+
+    def grad_step():
+        with torch.no_grad():
+            critic(final_obs)  # V(final observation): the bootstrap of a truncated episode
+            baseline = critic(obs).squeeze(-1)  # b_t = V(s_t)
+        loss = -(weight * log_prob(actor, obs, act) * (ret - baseline)).sum() / 16
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(actor.parameters(), 1.0)
+        opt.step()
+        for _ in range(25):  # V(s_t) regressed on G_t, full batch
+            value_loss = ((critic(obs).squeeze(-1) - ret) ** 2).mean()
+            value_opt.zero_grad()
+            value_loss.backward()
+            value_opt.step()
+
+    # a batch counts at most 1001 x 8 = 8008 env steps, so a 500k run makes at least
+    # ceil(500_000 / 8008) = 63 updates; it steps the 8 envs at least 500_000 / 8 = 62_500 times
+    return dict(gradient_steps=-(-500_000 // 8008), env_steps=500_000 // 8, grad_step=grad_step,
+                env_step=vector_env_step(actor, 8, same_step=False), calls=(25, 3000),
+                unit="updates", env_unit="steps of 8 envs")
+
+
+def a3c_floor():
+    """a3c.py's defaults at 200k steps with --num-workers 1 (the pair's command: compare.py's
+    a3c pair runs 2 Hogwild workers, whose updates depend on the OS's scheduling): one worker
+    does all the work. Per env step, a forward pass of pi on the one observation to act (no
+    gradient: the bare loop recomputes the segment's forward pass in the update, which costs
+    less than keeping a graph per step as the file does). Per segment of 20 steps (t_max), one
+    gradient step: V(s_T) (no gradient, the bootstrap), pi and V on the 20 states, the summed
+    policy, 0.01 x entropy and 0.5 x value losses, the norm clipped to 40, the step size
+    annealed, SharedAdam's step (Adam on its single-tensor path, foreach=False). With one
+    worker the local and shared parameters are the same: the file's copies between them per
+    segment are left out. Counts: every segment 20 steps long; each episode that ends inside
+    a segment makes a shorter one, so a run makes more updates than counted here."""
+    actor, critic = policy_and_value()
+    params = [*actor.parameters(), *critic.parameters()]
+    opt = torch.optim.Adam(params, lr=1e-3, foreach=False)
+    obs, last_obs, act = torch.randn(20, 4), torch.randn(1, 4), torch.randint(0, 2, (20,))
+    ret = torch.randn(20)  # the n-step returns, bootstrapped from V(s_T)
+
+    def grad_step():
+        with torch.no_grad():
+            critic(last_obs)  # V(s_T)
+        log_pi = actor(obs).log_softmax(-1)
+        entropy = -(log_pi.exp() * log_pi).sum()
+        values = critic(obs).squeeze(-1)
+        advantages = (ret - values).detach()
+        loss = -(log_pi.gather(-1, act[:, None]).squeeze(-1) * advantages).sum() \
+            - 0.01 * entropy + 0.5 * 0.5 * ((ret - values) ** 2).sum()
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(params, 40.0)
+        opt.param_groups[0]["lr"] = 1e-3 * 0.5  # annealed: 1e-3 x (1 - steps so far / budget)
+        opt.step()
+
+    env = gym.make("CartPole-v1")
+    state = {"obs": env.reset(seed=1)[0]}
+
+    def env_step():
+        with torch.no_grad():
+            a = int(torch.multinomial(actor(torch.as_tensor(state["obs"])).softmax(-1), 1))
+        o, _, terminated, truncated, _ = env.step(a)
+        state["obs"] = env.reset()[0] if terminated or truncated else o
+
+    # 200_000 / 20 = 10_000 segments of 20 steps, one update each; 200_000 env steps
+    return dict(gradient_steps=200_000 // 20, env_steps=200_000, grad_step=grad_step,
+                env_step=env_step, calls=(2000, 5000), unit="gradient steps",
+                env_unit="env steps")
+
+
+# pair: the floor, our command at the pair's settings, sb3_side_by_side.py's --algo (None:
+# sb3 has no such algorithm; benchmarks/compare.py sets such files beside a relative)
+PAIRS = {"ppo": (ppo_floor, ["ppo.py"], "ppo"), "dqn": (dqn_floor, ["dqn_ddpg.py"], "dqn"),
+         "ddpg": (ddpg_floor, ["dqn_ddpg.py", "--env-id", "Pendulum-v1"], "ddpg"),
+         "a2c": (a2c_floor, ["actor_critic.py"], "a2c"),
+         "trpo": (trpo_floor, ["npg_trpo.py", "--algo", "trpo"], "trpo"),
+         "npg": (npg_floor, ["npg_trpo.py", "--algo", "npg"], None),
+         "gae": (gae_floor, ["gae.py"], None),
+         "reinforce": (reinforce_floor, ["reinforce.py"], None),
+         "a3c": (a3c_floor, ["a3c.py", "--num-workers", "1"], None)}
+
+
+def time_floor(f):
+    """The timings of a floor function's result f, and the floor they add up to."""
+    (n_grad, n_env), out = f["calls"], {k: f[k] for k in (
+        "gradient_steps", "env_steps", "unit", "env_unit")}
+    out["grad_s"] = per_call(f["grad_step"], n_grad, warmup=min(50, n_grad // 5))
+    out["env_s"] = per_call(f["env_step"], n_env, warmup=min(50, n_env // 5))
+    out["floor_s"] = f["gradient_steps"] * out["grad_s"] + f["env_steps"] * out["env_s"]
+    return out
 
 
 def main():
@@ -177,37 +480,38 @@ def main():
     out = {"machine": common.machine(), "commit": common.git_commit(),
            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "pairs": {}}
     for name in args.pairs:
-        floor_fn, ours_cmd = PAIRS[name]
-        f = floor_fn()
-        f["floor_s"] = f["gradient_steps"] * f["grad_s"] + f["env_steps"] * f["env_s"]
+        floor_fn, ours_cmd, sb3_algo = PAIRS[name]
+        f = time_floor(floor_fn())
         row = {k: round(v, 6) if isinstance(v, float) else v for k, v in f.items()}
         row["ours_command"] = " ".join(ours_cmd)
         row["ours_sha256"] = common.file_sha256(ours_cmd[0][:-3])  # the file ours ran
-        print(f"{name}: {f['gradient_steps']} gradient steps x {f['grad_s'] * 1e3:.2f} ms + "
-              f"{f['env_steps']} env steps x {f['env_s'] * 1e3:.3f} ms = floor "
+        print(f"{name}: {f['gradient_steps']} {f['unit']} x {f['grad_s'] * 1e3:.2f} ms + "
+              f"{f['env_steps']} {f['env_unit']} x {f['env_s'] * 1e3:.3f} ms = floor "
               f"{f['floor_s']:.1f} s", flush=True)
         if not args.no_train:
             run_dir = os.path.join(ROOT, "benchmarks", "out", "speed_floor", name)
             ours = last_json_line([sys.executable, *ours_cmd, "--seed", str(args.seed),
                                    "--quiet", "--run-dir", run_dir])
-            sb3 = last_json_line([sys.executable, os.path.join(ROOT, "benchmarks",
-                                  "sb3_side_by_side.py"), "--algo", name, "--seed",
-                                  str(args.seed)])
-            sb3_s = sb3["train_time_s"]
-            row.update(ours_s=ours["train_time_s"], sb3_s=sb3_s,
-                       ours_eval=ours["eval_return_mean"], sb3_eval=sb3["eval_return_mean"],
-                       floor_over_sb3=round(f["floor_s"] / sb3_s, 3),
-                       ours_over_sb3=round(ours["train_time_s"] / sb3_s, 3))
-            print(f"  ours {ours['train_time_s']:.1f} s (eval {ours['eval_return_mean']:.1f}), "
-                  f"sb3 {sb3_s:.1f} s (eval {sb3['eval_return_mean']:.1f}): floor / sb3 "
-                  f"{row['floor_over_sb3']:.2f}, ours / sb3 {row['ours_over_sb3']:.2f}",
-                  flush=True)
+            row.update(ours_s=ours["train_time_s"], ours_eval=ours["eval_return_mean"],
+                       ours_over_floor=round(ours["train_time_s"] / f["floor_s"], 3))
+            line = (f"  ours {ours['train_time_s']:.1f} s (eval {ours['eval_return_mean']:.1f}):"
+                    f" ours / floor {row['ours_over_floor']:.2f}")
+            if sb3_algo:
+                sb3 = last_json_line([sys.executable, os.path.join(
+                    ROOT, "benchmarks", "sb3_side_by_side.py"), "--algo", sb3_algo, "--seed",
+                    str(args.seed)])
+                sb3_s = sb3["train_time_s"]
+                row.update(sb3_s=sb3_s, sb3_eval=sb3["eval_return_mean"],
+                           floor_over_sb3=round(f["floor_s"] / sb3_s, 3),
+                           ours_over_sb3=round(ours["train_time_s"] / sb3_s, 3))
+                line += (f"; sb3 {sb3_s:.1f} s (eval {sb3['eval_return_mean']:.1f}): floor / "
+                         f"sb3 {row['floor_over_sb3']:.2f}, ours / sb3 {row['ours_over_sb3']:.2f}")
+            print(line, flush=True)
         out["pairs"][name] = row
     if not args.no_train:
         with open(RESULTS, "w") as fh:
             json.dump(out, fh, indent=1)
         print(f"wrote {os.path.relpath(RESULTS, ROOT)}")
-
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,90 @@
+"""benchmarks/speed_floor.py: each pair's command runs its file as benchmarks/compare.py does
+(a3c: with one worker), and each floor counts the gradient steps (or updates) and env steps
+that the file's Config gives at those settings. Builds every floor and runs one gradient step
+and one env step of each; times nothing long."""
+import math
+import os
+import sys
+
+import gymnasium as gym
+import pytest
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "benchmarks"))
+import common  # noqa: E402
+import pairs  # noqa: E402
+import speed_floor  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def one_thread():  # as speed_floor.py runs them; two threads on a busy machine can take seconds
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def config(words):
+    """The Config that `python FILE.py FLAGS...` trains with (words: FILE.py FLAGS...)."""
+    module = common.algorithm_module(words[0][:-3])
+    cfg = module.configure(module.parse_args(words[1:]))
+    if hasattr(module, "resolve"):  # dqn_ddpg.py: its algorithm's defaults for the fields at None
+        cfg = module.resolve(cfg, gym.make(cfg.env_id).action_space)
+    return cfg
+
+
+@pytest.mark.parametrize("name", list(speed_floor.PAIRS))
+def test_ours_is_the_compare_pair_and_its_flags_are_the_files(name, capsys):
+    command = speed_floor.PAIRS[name][1]
+    assert os.path.isfile(os.path.join(common.ROOT, command[0]))
+    with pytest.raises(SystemExit):
+        common.algorithm_module(command[0][:-3]).parse_args(["--help"])
+    listed = capsys.readouterr().out
+    assert all(word in listed for word in command[1:] if word.startswith("--"))
+    pair = pairs.PAIRS[name]
+    setup = pairs.SETUPS[pair["sb3"]]
+    as_compared = config([*pair["ours"], "--env-id", setup["env"],
+                          "--total-timesteps", str(pair.get("steps", setup["steps"]))])
+    if name == "a3c":  # one worker: the floor's work; compare.py's pair runs 2
+        assert as_compared.num_workers == 2
+        as_compared.num_workers = 1
+    assert config(command) == as_compared
+    assert speed_floor.PAIRS[name][2] in (None, pair["sb3"])  # sb3's side: the pair's or none
+
+
+def expected_counts(name, cfg):
+    """(updates, env steps) of the run at cfg, from the file's loop (see the floors' comments)."""
+    T = cfg.total_timesteps
+    if name == "a2c":  # every rollout is num_envs x n_steps
+        updates = math.ceil(T / (cfg.num_envs * cfg.n_steps))
+        return updates, updates * cfg.n_steps
+    if name in ("trpo", "npg", "gae"):  # full rollouts only; the last one is shortened
+        return T // (cfg.num_envs * cfg.num_steps), math.ceil(T / cfg.num_envs)
+    if name == "reinforce":  # every episode at the time limit: the longest batches
+        waves = -(-cfg.batch_episodes // cfg.num_envs)  # of whole episodes, a reset step apart
+        limit = gym.spec(cfg.env_id).max_episode_steps
+        return math.ceil(T / ((waves * limit + waves - 1) * cfg.num_envs)), T // cfg.num_envs
+    if name == "a3c":  # one worker, every segment t_max steps
+        return math.ceil(T / cfg.t_max), T
+
+
+@pytest.mark.parametrize("name", ["a2c", "trpo", "npg", "gae", "reinforce", "a3c"])
+def test_floor_counts_are_the_files_at_its_settings(name):
+    floor_fn, command, _ = speed_floor.PAIRS[name]
+    f = floor_fn()
+    cfg = config(command)
+    assert (f["gradient_steps"], f["env_steps"]) == expected_counts(name, cfg)
+    assert f["env_unit"] == ("env steps" if name == "a3c" else f"steps of {cfg.num_envs} envs")
+    f["grad_step"]()  # one of each runs: shapes, optimiser, env
+    f["env_step"]()
+
+
+def test_the_floor_is_the_sum_of_its_timed_parts():
+    calls = []
+    f = dict(gradient_steps=3, env_steps=1000, unit="updates", env_unit="env steps",
+             grad_step=lambda: calls.append("grad"), env_step=lambda: calls.append("env"),
+             calls=(10, 20))
+    out = speed_floor.time_floor(f)
+    assert calls.count("grad") == 10 + 2 and calls.count("env") == 20 + 4  # and the warm-ups
+    assert out["floor_s"] == pytest.approx(3 * out["grad_s"] + 1000 * out["env_s"])
