@@ -83,8 +83,14 @@ $CMP --pairs ppo ppo_10_epochs ppo_pendulum dqn ddpg > benchmarks/out/lane_a.log
 $CMP --pairs a2c trpo trpo_pendulum npg reinforce gae > benchmarks/out/lane_b.log 2>&1 &
 wait
 $CMP --pairs a3c
-# the barest loop of RL Zoo's PPO/DQN/DDPG work, beside ours and sb3: alone, as it times
+# the barest loop of each file's work at its compare.py settings, beside ours (and sb3 where it
+# has the algorithm): alone, as it times
 $SB3_PYTHON benchmarks/speed_floor.py
+# beside CleanRL's own ppo.py and dqn.py, where CLEANRL names a checkout and CLEANRL_PYTHON its
+# venv (the setup: benchmarks/vs_cleanrl.py's docstring)
+if [ -n "${CLEANRL:-}" ]; then
+  python benchmarks/vs_cleanrl.py --cleanrl "$CLEANRL" --python "$CLEANRL_PYTHON"
+fi
 python benchmarks/gae_lambda_sweep.py
 python benchmarks/gae_exact_bias_variance.py
 python benchmarks/trust_region_stats.py npg_trpo_npg_cartpole npg_trpo_trpo_cartpole \

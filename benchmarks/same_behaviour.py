@@ -78,6 +78,9 @@ STUDIES = {  # results files that are no rows, and what this check does with the
     "npg_trpo_trust_region": "counts from the npg_trpo_* rows' updates.csv: those rows are "
                              "checked and marked",
     "speed_floor_first_run": "the earlier speed_floor run RESULTS.md quotes; records no file hash",
+    "vs_cleanrl": "ppo.py and dqn_ddpg.py beside CleanRL's own scripts, timed: their hashes "
+                  "recorded but not checked here; re-run benchmarks/vs_cleanrl.py (about half "
+                  "an hour, with a CleanRL checkout) if their training changed",
     "dqn_loss_study": "dqn_ddpg.py at CleanRL's settings, its hash recorded but not checked here: "
                       "re-run benchmarks/dqn_loss_study.py (about 12 minutes) if DQN's training "
                       "changed",
