@@ -413,7 +413,8 @@ def check(cfg):  # cfg against LIMITS (rules on x such as "0 < x <= 1"), CHOICES
     for name, rule in rules.items():  # seed: numpy's range; None: set later; eval: our own text
         if (value := getattr(cfg, name)) is not None and not eval(rule, {"x": value}):
             raise ConfigError(f"--{name.replace('_', '-')} must satisfy {rule}, got {value!r}")
-    return check_config(cfg) or cfg  # (check_config raises, or returns None)
+    check_config(cfg)
+    return cfg
 
 
 def setup(cfg):  # check cfg, seed torch and numpy; returns the device to train on
@@ -424,7 +425,6 @@ def setup(cfg):  # check cfg, seed torch and numpy; returns the device to train 
     if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
         raise ConfigError(f"--device {cfg.device}: {torch.cuda.device_count()} CUDA devices here")
     torch.set_num_threads(1)  # small nets: 1 thread as fast as 2, half the CPU time (measured)
-    torch.set_flush_denormal(True)  # Adam moments decaying past 1e-38 (denormals): 9x slower
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     return device
