@@ -212,6 +212,17 @@ def vector_env_step(actor, num_envs, same_step):
     return env_step
 
 
+def fit_value(critic, opt, obs, ret, epochs, minibatch_size):
+    """V(s)'s regression on the returns: epochs x shuffled minibatches, an Adam step each."""
+    for _ in range(epochs):
+        perm = torch.randperm(len(obs))
+        for o, y in zip(obs[perm].split(minibatch_size), ret[perm].split(minibatch_size)):
+            value_loss = ((critic(o).squeeze(-1) - y) ** 2).mean()
+            opt.zero_grad()
+            value_loss.backward()
+            opt.step()
+
+
 def log_prob(actor, obs, act):
     return actor(obs).log_softmax(-1).gather(-1, act[..., None]).squeeze(-1)
 
@@ -295,13 +306,7 @@ def trust_region_floor(line_search):
                 new_kl = (old_log_pi.exp() * (old_log_pi - new_log_pi)).sum(-1).mean()
                 bool(new_surrogate > surrogate and new_kl <= 0.01)
             vector_to_parameters(theta_old, params)  # back, so that each timed call is alike
-        for _ in range(10):  # V(s) regression: 10 epochs x 8 minibatches of 128
-            perm = torch.randperm(1024)
-            for o, y in zip(obs[perm].split(128), ret[perm].split(128)):
-                value_loss = ((critic(o).squeeze(-1) - y) ** 2).mean()
-                value_opt.zero_grad()
-                value_loss.backward()
-                value_opt.step()
+        fit_value(critic, value_opt, obs, ret, epochs=10, minibatch_size=128)  # 8 minibatches
 
     # 100_000 // (2 envs x 512) = 97 full updates (the 98th, on the last 672 steps, is left
     # out); ceil(100_000 / 2) = 50_000 steps of the 2 envs (the last rollout has 336)
@@ -343,13 +348,7 @@ def gae_floor():
         loss.backward()
         nn.utils.clip_grad_norm_(actor.parameters(), 0.5)
         opt.step()
-        for _ in range(5):  # V(s) regression: 5 epochs x 4 minibatches of 64
-            perm = torch.randperm(256)
-            for o, y in zip(obs[perm].split(64), ret[perm].split(64)):
-                value_loss = ((critic(o).squeeze(-1) - y) ** 2).mean()
-                value_opt.zero_grad()
-                value_loss.backward()
-                value_opt.step()
+        fit_value(critic, value_opt, obs, ret, epochs=5, minibatch_size=64)  # 4 minibatches
 
     # 300_000 // 256 = 1171 full updates (the 1172nd, on the last 224 steps, is left out);
     # ceil(300_000 / 8) = 37_500 steps of the 8 envs (1171 x 32 + a last rollout of 28)

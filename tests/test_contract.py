@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import torch
 
+from envs import EchoActionEnv
 from terminal import popen_like_a_terminal
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -77,20 +78,8 @@ def test_lecture_part_plumbing_and_train_fit_their_budgets(name):
     assert train.end_lineno <= len(lecture), "train belongs above the marker"
 
 
-class EchoActionEnv(gym.Env):
-    """obs = the action the env received, clipped to the observation bounds [-9, 9]."""
-    observation_space = gym.spaces.Box(-9.0, 9.0, (2,), np.float32)
-    action_space = gym.spaces.Box(np.array([-1.0, 0.0], np.float32), np.float32(2.0))
-
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        return np.zeros(2, np.float32), {}
-
-    def step(self, action):
-        return np.asarray(action, np.float32), 0.0, False, False, {}
-
-
-gym.register("ContractEchoAction-v0", entry_point=EchoActionEnv, max_episode_steps=5)
+gym.register("ContractEchoAction-v0", entry_point=EchoActionEnv, max_episode_steps=5,
+             kwargs={"low": [-1.0, 0.0], "high": 2.0})
 
 
 def test_make_env_clips_box_actions_on_their_way_in_for_one_env_and_for_a_vector():

@@ -16,6 +16,7 @@ from torch.func import vmap
 
 import ppo
 from cli import refused
+from envs import EchoActionEnv
 from mdp import enumerate_trajectories, exact_grad_J, exact_values, expected_gradient, \
     policy_probs, random_mdp, random_theta
 from ppo import adapt_kl_beta, compute_gae, ppo_clip_objective, ppo_kl_penalty_objective, \
@@ -264,19 +265,6 @@ def test_time_limit_bootstraps_from_the_final_observation_and_termination_does_n
     # within an episode and after the rollout's last step, s' is the next stored observation
     assert torch.allclose(returns[[0, 1, 3, 4, 6]],
                           1 + gamma * (10 + 7 * torch.tensor([1.0, 2, 1, 2, 1]))[:, None])
-
-
-class EchoActionEnv(gym.Env):
-    """obs = [the action the env received]: shows what reached it."""
-    observation_space = gym.spaces.Box(-5.0, 5.0, (1,), np.float32)
-    action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
-
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        return np.zeros(1, np.float32), {}
-
-    def step(self, action):
-        return np.asarray(action, np.float32), 0.0, False, False, {}
 
 
 gym.register("PPOTestEchoAction-v0", entry_point=EchoActionEnv, max_episode_steps=50)

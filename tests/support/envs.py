@@ -42,3 +42,21 @@ def register_reach_env(env_id, steps=20):
         env.reset(seed=i)
         returns.append(sum(env.step(env.action_space.sample())[1] for _ in range(steps)))
     return float(np.mean(returns))
+
+
+class EchoActionEnv(gym.Env):
+    """obs = the action the env received (within [-9, 9]): shows what reached it. Actions are
+    a Box from low to high (sequences, or broadcast against each other)."""
+
+    def __init__(self, low=(-1.0,), high=(1.0,)):
+        low, high = np.broadcast_arrays(np.float32(low), np.float32(high))
+        self.action_space = gym.spaces.Box(low, high, dtype=np.float32)
+        self.observation_space = gym.spaces.Box(-9.0, 9.0, self.action_space.shape, np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(self.observation_space.shape, np.float32), {}
+
+    def step(self, action):
+        return np.asarray(action, np.float32), 0.0, False, False, {}
+
