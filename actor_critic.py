@@ -363,7 +363,6 @@ def check_config(cfg):  # LIMITS and CHOICES say it all
 
 
 # === The same in every file below this line (but NAME): flags, envs, logs, checkpoints, main ===
-# From above: Config, ENV_SETTINGS, CHOICES, LIMITS, check_config, train, evaluate, load_agent
 import argparse, csv, dataclasses, inspect, json, os, re, signal, sys, time  # noqa: E401,E402
 NAME = "actor_critic"
 SOURCES = {}  # the settings a flag or the env table set: by configure, for main's run only
@@ -378,8 +377,7 @@ def check(cfg):  # cfg against LIMITS (rules on x such as "0 < x <= 1"), CHOICES
     for name, rule in rules.items():  # seed: numpy's range; None: set later; eval: our own text
         if (value := getattr(cfg, name)) is not None and not eval(rule, {"x": value}):
             raise ConfigError(f"--{name.replace('_', '-')} must satisfy {rule}, got {value!r}")
-    check_config(cfg)
-    return cfg
+    return check_config(cfg) or cfg  # (check_config raises, or returns None)
 
 
 def setup(cfg):  # check cfg, seed torch and numpy; returns the device to train on
@@ -438,6 +436,7 @@ class RunLog:  # the run dir: config.json, progress.csv, updates.csv, TensorBoar
         self.writer = cfg.tensorboard and SummaryWriter(self.dir)
         if cfg.env_id not in ENV_SETTINGS and not cfg.quiet:  # said once, before any progress
             print(f"{NAME}.py: no tuned settings for {cfg.env_id}: the defaults", file=sys.stderr)
+        torch.set_flush_denormal(True)  # till close(): Adam's moments decay to denormals: 9x slower
 
     def episode(self, step, episode_return, length):
         self.recent = (self.recent + [float(episode_return)])[-20:]
@@ -467,6 +466,7 @@ class RunLog:  # the run dir: config.json, progress.csv, updates.csv, TensorBoar
             torch.save({"algo": NAME, "config": dataclasses.asdict(self.cfg), **checkpoint},
                        path + ".tmp")
             os.replace(path + ".tmp", path)
+        torch.set_flush_denormal(False)  # process-wide: the caller's floats as they were
         for f in self.files + ([self.writer] if self.writer else []):
             f.close()
 

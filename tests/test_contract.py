@@ -95,6 +95,19 @@ def test_make_env_clips_box_actions_on_their_way_in_for_one_env_and_for_a_vector
     envs.close()
 
 
+def test_a_run_flushes_denormals_while_it_trains_and_not_after(tmp_path, monkeypatch):
+    ppo = importlib.import_module("ppo")  # the plumbing: the same in every file
+    seen, update = [], ppo.ppo_update
+
+    def watched(*args):  # a denormal float32 survives a multiplication only without the flush
+        seen.append(float(torch.tensor([1e-40]) * 1.0))
+        return update(*args)
+    monkeypatch.setattr(ppo, "ppo_update", watched)
+    ppo.main([*TINY["ppo"], "--eval-episodes", "1", "--quiet", "--run-dir", str(tmp_path)])
+    assert seen and all(x == 0.0 for x in seen)
+    assert float(torch.tensor([1e-40]) * 1.0) > 0 and np.float32(1e-40) * np.float32(1) > 0
+
+
 @pytest.mark.parametrize("name", FILES)
 def test_help_names_every_shared_flag(name, capsys):
     with pytest.raises(SystemExit) as exit_:
