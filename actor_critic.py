@@ -290,7 +290,6 @@ STATS = ("policy_loss", "value_loss", "entropy", "grad_norm")
 def train(cfg):
     """Train an actor-critic; return the result dict printed as the last stdout line."""
     device = setup(cfg)
-    log = RunLog(cfg, ["updates", "global_step", *STATS])
     online = cfg.mode == "online"  # online: a [T, N] = [1, 1] rollout per update
     n_envs, n_steps = (1, 1) if online else (cfg.num_envs, cfg.n_steps)
     envs, obs_space, act_space = make_env(cfg.env_id, n_envs, same_step=True)
@@ -301,6 +300,7 @@ def train(cfg):
     opt = torch.optim.Adam(agent.parameters(), lr=cfg.learning_rate, eps=1e-5)
     ep_return, ep_length = np.zeros(n_envs), np.zeros(n_envs, dtype=int)
     global_step, update, stats, last_row = 0, 0, [], 0
+    log = RunLog(cfg, ["updates", "global_step", *STATS])  # the run dir, once the env is made
     try:
         while global_step < cfg.total_timesteps:
             batch, obs = collect_rollout(envs, act_space, agent, obs, n_steps, device)
