@@ -86,11 +86,13 @@ def test_an_env_without_an_entry_runs_on_the_defaults_and_says_so_once(tmp_path,
     assert json.load(open(tmp_path / "run" / "config.json"))["num_steps"] == gae.Config.num_steps
 
 
-def test_a_bad_env_is_one_line_even_without_an_entry(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        module("reinforce").main(["--env-id", "NoSuchEnv-v0"])
+@pytest.mark.parametrize("name", FILES)
+def test_a_bad_env_is_one_line_even_without_an_entry(name, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:  # (not --quiet: no line of ours before it)
+        module(name).main(["--env-id", "NoSuchEnv-v0", "--run-dir", str(tmp_path / "run")])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "run").exists()  # and no run dir made for a run that never started
 
 
 @pytest.mark.parametrize("name", FILES)
