@@ -275,7 +275,7 @@ def collect_rollout(envs, agent, normalizer, obs, buf, episodes):
 def ppo_update(agent, opt, batch, cfg, clip_eps, kl_beta):
     """K epochs of shuffled minibatches on one flat batch. Returns one stats dict per epoch."""
     old_agent = copy.deepcopy(agent).requires_grad_(False) if cfg.objective != "clip" else None
-    n, epochs = batch["values"].shape[0], []
+    n, epochs, params = batch["values"].shape[0], [], list(agent.parameters())
     for _ in range(cfg.update_epochs):
         sums, order = [], torch.randperm(n, device=batch["values"].device)
         for start in range(0, n - cfg.minibatch_size + 1, cfg.minibatch_size):  # drop a ragged tail
@@ -292,11 +292,12 @@ def ppo_update(agent, opt, batch, cfg, clip_eps, kl_beta):
                                                      kl_beta)
             v_loss = value_loss(agent.value(mb["obs"]), mb["values"], mb["returns"],
                                 clip_eps if cfg.clip_vloss else None)
-            entropy = dist.entropy().mean()
+            with torch.set_grad_enabled(cfg.ent_coef != 0):  # at 0 a logged statistic only
+                entropy = dist.entropy().mean()
             loss = -objective + cfg.vf_coef * v_loss - cfg.ent_coef * entropy  # L^CLIP+VF+S
             opt.zero_grad()
             loss.backward()
-            nn.utils.clip_grad_norm_(agent.parameters(), cfg.max_grad_norm)
+            nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
             opt.step()
             with torch.no_grad():  # KL[pi_old, pi] ~ E_old[(rho - 1) - log rho]: unbiased, >= 0
                 log_ratio = log_probs - mb["log_probs"]
