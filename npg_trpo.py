@@ -111,7 +111,7 @@ def conjugate_gradient(Avp, b, iters=10, residual_tol=1e-10):
     return x
 
 
-def fisher_vector_product(policy, obs, v, damping=0.0):
+def fisher_vector_product(policy, obs, v, damping=0.0, kl_grad=None):
     """(F + damping I) v, F = Hessian of mean_s KL(pi_old(.|s) || pi_theta(.|s)) at theta_old.
 
     policy(obs) returns a torch Distribution; v is flat over policy.parameters(); obs and v are
@@ -122,12 +122,13 @@ def fisher_vector_product(policy, obs, v, damping=0.0):
     if v.shape != (sum(p.numel() for p in params),) or not damping >= 0:
         raise ValueError(f"fisher_vector_product: want v flat over policy.parameters() and "
                          f"damping >= 0; got v {list(v.shape)}, damping {damping}")
-    with torch.no_grad():
-        old = policy(obs)  # pi_old: same numbers, no graph
-    kl = torch.distributions.kl_divergence(old, policy(obs)).mean()
-    kl_grad = parameters_to_vector(torch.autograd.grad(kl, params, create_graph=True))
-    Fv = parameters_to_vector(torch.autograd.grad(kl_grad @ v, params))  # F v = grad(grad KL . v)
-    return Fv + damping * v
+    if kl_grad is None:  # else grad KL, flat, with its graph: one for many products (CG's)
+        with torch.no_grad():
+            old = policy(obs)  # pi_old: same numbers, no graph
+        kl = torch.distributions.kl_divergence(old, policy(obs)).mean()
+        kl_grad = parameters_to_vector(torch.autograd.grad(kl, params, create_graph=True))
+    Fv = parameters_to_vector(torch.autograd.grad(kl_grad @ v, params, retain_graph=True))
+    return Fv + damping * v  # F v = grad(grad KL . v)
 
 
 def natural_step(g, Finv_g, max_kl):
@@ -178,14 +179,17 @@ class Policy(nn.Module):
         if not self.discrete:
             self.log_std = nn.Parameter(torch.full((act_dim,), init_log_std))
 
-    def forward(self, obs):
+    def forward(self, obs):  # validate_args=False: no checks of our own outputs at each step
         if self.discrete:
-            return torch.distributions.Categorical(logits=self.net(obs))
-        mean = self.net(obs)
-        normal = torch.distributions.Normal(mean, self.log_std.exp().expand_as(mean))
+            return torch.distributions.Categorical(logits=self.net(obs), validate_args=False)
+        normal = torch.distributions.Normal(self.net(obs), self.log_std.exp(), validate_args=False)
         return torch.distributions.Independent(normal, 1)
 
     def act(self, obs, deterministic=False):
+        if self.discrete and not deterministic:  # Categorical(logits).sample() by hand: the
+            logits = self.net(obs)  # object costs a quarter of an env step (measured); same draws
+            probs = (logits - logits.logsumexp(-1, keepdim=True)).softmax(-1)  # its normalisation
+            return torch.multinomial(probs, 1, replacement=True)[:, 0]
         dist = self(obs)
         if not deterministic:
             return dist.sample()
@@ -209,9 +213,10 @@ def trpo_step(policy, obs, actions, advantages, max_kl, damping=0.1, cg_iters=15
         L = ((dist.log_prob(actions) - old_log_probs).exp() * advantages).mean()  # L(theta)
         return L, torch.distributions.kl_divergence(old_dist, dist).mean()
 
-    L_old, _ = surrogate_and_kl()
-    g = parameters_to_vector(torch.autograd.grad(L_old, params))  # g = grad L at theta_old
-    Fvp = lambda v: fisher_vector_product(policy, obs, v, damping)  # noqa: E731
+    L_old, kl_old = surrogate_and_kl()  # one forward pass for g and for every F v below
+    g = parameters_to_vector(torch.autograd.grad(L_old, params, retain_graph=True))  # grad L
+    kl_grad = parameters_to_vector(torch.autograd.grad(kl_old, params, create_graph=True))
+    Fvp = lambda v: fisher_vector_product(policy, obs, v, damping, kl_grad)  # noqa: E731
     Finv_g = conjugate_gradient(Fvp, g, cg_iters)
     cg_residual = (Fvp(Finv_g) - g).norm()  # ||(F + damping I) x - g|| of x ~ F^-1 g
     step = natural_step(g, Finv_g, max_kl)
@@ -254,15 +259,14 @@ class RunningMeanStd:
 
 
 # --- Training ---
+@torch.no_grad()  # acting and V(s) need no graph
 def collect_rollout(envs, obs, policy, value_net, num_steps, act_space, obs_rms, device):
     """num_steps steps of every env from `obs`. Returns (batch: dict of [T, N, ...] tensors,
     the obs to continue from, the raw observations [T, N, obs_dim] for the normaliser)."""
-    norm = (lambda o: obs_rms.normalize(o)) if obs_rms is not None else (lambda o: o)
+    norm, steps = (obs_rms.normalize if obs_rms is not None else lambda o: o), []
     as_t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32, device=device)  # noqa
-    steps = []
     for _ in range(num_steps):
-        with torch.no_grad():
-            actions = policy.act(as_t(norm(obs))).cpu().numpy()
+        actions = policy.act(as_t(norm(obs))).cpu().numpy()
         next_obs, rewards, terminated, truncated, info = envs.step(actions)
         true_next = next_obs.copy()  # s_{t+1}: the final observation where an episode ended
         for i in np.flatnonzero(info.get("_final_obs", np.zeros(len(obs), bool))):
@@ -274,9 +278,8 @@ def collect_rollout(envs, obs, policy, value_net, num_steps, act_space, obs_rms,
              "actions": as_t(actions).long() if policy.discrete else as_t(actions),
              "rewards": as_t(rewards), "terminated": as_t(terminated).bool(),
              "episode_end": as_t(episode_end).bool()}
-    with torch.no_grad():
-        batch["values"] = value_net(batch["obs"]).squeeze(-1)  # V(s_t), [T, N]
-        batch["next_values"] = value_net(batch["next_obs"]).squeeze(-1)  # V(s_{t+1}), [T, N]
+    batch["values"] = value_net(batch["obs"]).squeeze(-1)  # V(s_t), [T, N]
+    batch["next_values"] = value_net(batch["next_obs"]).squeeze(-1)  # V(s_{t+1}), [T, N]
     return batch, obs, raw_obs
 
 
@@ -365,9 +368,7 @@ def train(cfg):
 
 def evaluate(agent, cfg, device):
     """Returns of cfg.eval_episodes greedy episodes of agent = (policy, obs_rms or None)."""
-    policy, obs_rms = agent
-    env, _, act_space = make_env(cfg.env_id)
-    returns = []
+    (policy, obs_rms), env, returns = agent, make_env(cfg.env_id)[0], []
     for i in range(cfg.eval_episodes):
         obs, _ = env.reset(seed=cfg.seed + 10_000 + i)  # fixed seeds: --eval-only reproduces these
         done, total = False, 0.0
@@ -389,9 +390,8 @@ def load_agent(cfg, ckpt, obs_space, act_space, device):
     """--eval-only: (policy, obs_rms) as train saved them; a mismatch raises an error."""
     policy = Policy(obs_space.shape[0], act_space, cfg.hidden_size, cfg.init_log_std)
     policy.load_state_dict(ckpt["policy"])
-    obs_rms = None
-    if ckpt["obs_rms"] is not None:
-        obs_rms = RunningMeanStd(obs_space.shape[0])
+    obs_rms = None if ckpt["obs_rms"] is None else RunningMeanStd(obs_space.shape[0])
+    if obs_rms is not None:
         obs_rms.mean, obs_rms.var = (ckpt["obs_rms"][k].numpy() for k in ("mean", "var"))
         if obs_rms.mean.shape != obs_space.shape:
             raise ValueError("observation statistics of another shape")
