@@ -143,12 +143,17 @@ class Policy(nn.Module):
             self.log_std = nn.Parameter(torch.full((act_dim,), init_log_std))
 
     def forward(self, obs):
+        # validate_args=False: the checks cost a quarter of each env step and change no number
         if self.discrete:
-            return torch.distributions.Categorical(logits=self.net(obs))
-        return torch.distributions.Independent(
-            torch.distributions.Normal(self.net(obs), self.log_std.exp()), 1)
+            return torch.distributions.Categorical(logits=self.net(obs), validate_args=False)
+        return torch.distributions.Independent(torch.distributions.Normal(
+            self.net(obs), self.log_std.exp(), validate_args=False), 1, validate_args=False)
 
     def act(self, obs, deterministic=False):
+        if self.discrete and not deterministic:  # Categorical(logits).sample(), the same draw,
+            logits = self.net(obs)  # without building the object: a cost at every env step
+            log_pi = logits - logits.logsumexp(-1, keepdim=True)  # as Categorical normalises
+            return torch.multinomial(log_pi.softmax(-1), 1).squeeze(-1)
         dist = self(obs)
         if not deterministic:
             return dist.sample()
