@@ -186,10 +186,10 @@ class Policy(nn.Module):
         return torch.distributions.Independent(normal, 1)
 
     def act(self, obs, deterministic=False):
-        if self.discrete and not deterministic:  # Categorical(logits).sample() by hand: the
-            logits = self.net(obs)  # object costs a quarter of an env step (measured); same draws
-            probs = (logits - logits.logsumexp(-1, keepdim=True)).softmax(-1)  # its normalisation
-            return torch.multinomial(probs, 1, replacement=True)[:, 0]
+        if self.discrete and not deterministic:  # Categorical(logits).sample(), the same draw,
+            logits = self.net(obs)  # without building the object: a cost at every env step
+            log_pi = logits - logits.logsumexp(-1, keepdim=True)  # as Categorical normalises
+            return torch.multinomial(log_pi.softmax(-1), 1).squeeze(-1)
         dist = self(obs)
         if not deterministic:
             return dist.sample()
