@@ -471,7 +471,7 @@ class RunLog:  # the run dir: config.json, progress.csv, updates.csv, TensorBoar
         self.writer = cfg.tensorboard and SummaryWriter(self.dir)
         if cfg.env_id not in ENV_SETTINGS and not cfg.quiet:  # said once, before any progress
             print(f"{NAME}.py: no tuned settings for {cfg.env_id}: the defaults", file=sys.stderr)
-        torch.set_flush_denormal(True)  # till close(): Adam's moments decay to denormals: 9x slower
+        torch.set_flush_denormal(True)  # till close(): Adam's moments decay into slow denormals
 
     def episode(self, step, episode_return, length):
         self.recent = (self.recent + [float(episode_return)])[-20:]
@@ -495,15 +495,15 @@ class RunLog:  # the run dir: config.json, progress.csv, updates.csv, TensorBoar
         at = f"{step}/{total}" if step <= total else f"{step} (budget {total}; whole batches)"
         print(f"step {at} | {mean} | {sps:.0f} steps/s | {left}", file=sys.stderr, flush=True)
 
-    def close(self, **checkpoint):  # model.pt: the config and the given state; close the logs
+    def close(self, **checkpoint):  # close the logs; model.pt: the config and the given state
+        torch.set_flush_denormal(False)  # process-wide: the caller's floats as they were
+        for f in self.files + ([self.writer] if self.writer else []):
+            f.close()
         if checkpoint:  # written to a temporary name, then renamed: never half a file
             path = os.path.join(self.dir, "model.pt")
             torch.save({"algo": NAME, "config": dataclasses.asdict(self.cfg), **checkpoint},
                        path + ".tmp")
             os.replace(path + ".tmp", path)
-        torch.set_flush_denormal(False)  # process-wide: the caller's floats as they were
-        for f in self.files + ([self.writer] if self.writer else []):
-            f.close()
 
 
 def result(cfg, returns, run_dir, **extra):  # what train() returns and main() prints last
