@@ -103,14 +103,15 @@ def n_step_returns(rewards, next_values, terminated, episode_end, gamma, n):
                          f"got {list(rewards.shape)}, {gamma}, {n}")
     T, terminated, episode_end = rewards.shape[0], terminated.bool(), episode_end.bool()
     dtype = torch.promote_types(torch.result_type(rewards, gamma), next_values.dtype)
+    bootstrap = gamma * torch.where(terminated, 0.0, next_values).to(dtype)  # no V after s_T
+    ends = torch.cat([episode_end[:-1], torch.ones_like(episode_end[-1:])])  # episode or rollout
+    # closing: r_t, + gamma V(s_{t+1}) if windows end at t (or after n steps); decay: 0 past ends
+    closing, decay = rewards + torch.where(ends, bootstrap, 0.0), gamma * (~ends).to(dtype)
     returns, weight = torch.zeros_like(rewards, dtype=dtype), torch.ones_like(rewards, dtype=dtype)
-    for k in range(min(n, T)):
-        w = weight[:T - k]  # gamma^k while step t+k is in t's window, else 0
-        closes = episode_end[k:] | (k == n - 1)  # at step t+k, t's window ends with its episode,
-        closes[-1] = True  # after n steps, or at the rollout's end
-        bootstrap = w * gamma * torch.where(terminated[k:], 0.0, next_values[k:])  # no V after s_T
-        returns[:T - k] = returns[:T - k] + w * rewards[k:] + torch.where(closes, bootstrap, 0.0)
-        weight[:T - k] = torch.where(closes, 0.0, w * gamma)
+    for k in range(min(n, T)):  # weight[t] = gamma^k while step t+k is in t's window, then 0
+        w = weight[:T - k]
+        returns[:T - k] += w * (closing[k:] if k < n - 1 else rewards[k:] + bootstrap[k:])
+        w.mul_(decay[k:])
     return returns
 
 
@@ -169,7 +170,7 @@ class ActorCritic(nn.Module):
         act_dim = int(action_space.n) if self.discrete else action_space.shape[0]
         if recurrent:  # the paper's LSTM agent: policy and value share the trunk
             self.encoder = nn.Sequential(nn.Linear(obs_dim, hidden), nn.Tanh())
-            self.lstm = nn.LSTMCell(hidden, hidden)
+            self.lstm = nn.LSTM(hidden, hidden)
             self.pi, self.v = nn.Linear(hidden, act_dim), nn.Linear(hidden, 1)
         else:
             self.pi, self.v = (nn.Sequential(nn.Linear(obs_dim, hidden), nn.Tanh(), nn.Linear(
@@ -182,16 +183,23 @@ class ActorCritic(nn.Module):
         return (torch.zeros(batch, self.hidden, device=device),) * 2 if self.recurrent else None
 
     def forward(self, obs, state=None):
-        """obs [B, obs_dim], an array too -> (distribution over actions, V(s) [B], next state)."""
-        obs = torch.as_tensor(obs, dtype=torch.float32, device=next(self.parameters()).device)
-        if self.recurrent:
-            state = self.lstm(self.encoder(obs), state)
-        features = state[0] if self.recurrent else obs
-        value = self.v(features).squeeze(-1)
+        """One env's obs [T, obs_dim] in order (an array too) -> (pi(.|s), V(s) [T], next state)."""
+        features, state = self.trunk(obs, state)
         # validate_args=False: the argument checks cost more than this small network
         dist = (Categorical(logits=self.pi(features), validate_args=False) if self.discrete else
                 Independent(Normal(self.pi(features), self.log_std.exp(), validate_args=False), 1))
-        return dist, value, state
+        return dist, self.v(features).squeeze(-1), state
+
+    @torch.no_grad()
+    def act(self, obs, state=None):  # a ~ pi(.|s) as dist.sample() draws it, at less cost: no
+        features, state = self.trunk(obs, state)  # graph, no V and no distribution object
+        out = self.pi(features)  # logits normalised as Categorical does: the same draws
+        return (torch.multinomial((out - out.logsumexp(-1, keepdim=True)).softmax(-1), 1)[:, 0]
+                if self.discrete else torch.normal(out, self.log_std.exp())), state
+
+    def trunk(self, obs, state):  # what pi and V read: the observations, or the LSTM's h_t
+        obs = torch.as_tensor(obs, dtype=torch.float32, device=next(self.parameters()).device)
+        return self.lstm(self.encoder(obs), state) if self.recurrent else (obs, state)
 
 
 def build_model(cfg, obs_space, act_space):
@@ -200,20 +208,16 @@ def build_model(cfg, obs_space, act_space):
 
 
 def play_segment(model, env, act_space, obs, state, t_max, take_step):
-    """Up to t_max steps of the current episode with pi_theta', keeping the graph for the loss.
-
+    """Up to t_max steps of the current episode with pi_theta', acting only (no graph is kept);
     take_step() reserves one step of the shared budget: its global number, or None when spent.
-    Returns the segment (log pi(a_t|s_t), H_t, V(s_t), r_t; the end flags; V(s_T) of the last
-    observation, the final one when truncated), and the observation and recurrent state reached."""
-    segment = {"log_probs": [], "entropies": [], "values": [], "rewards": [],
-               "terminated": False, "truncated": False, "global_step": None}
+    Returns the segment (s_t, a_t, r_t, the recurrent state at s_0; the end flags; V(s_T) of the
+    last observation, the final one when truncated), and the observation and state reached."""
+    segment = {"observations": [], "actions": [], "rewards": [], "first_state": state}
     while len(segment["rewards"]) < t_max and (global_step := take_step()) is not None:
-        dist, value, state = model(obs[None], state)
-        action = dist.sample()
+        action, state = model.act(obs[None], state)
+        segment["observations"].append(obs)
+        segment["actions"].append(action)
         obs, reward, terminated, truncated, _ = env.step(action[0].cpu().numpy())
-        segment["log_probs"].append(dist.log_prob(action)[0])
-        segment["entropies"].append(dist.entropy()[0])
-        segment["values"].append(value[0])
         segment["rewards"].append(float(reward))
         segment.update(terminated=terminated, truncated=truncated, global_step=global_step)
         if terminated or truncated:  # a segment never spans two episodes
@@ -224,16 +228,16 @@ def play_segment(model, env, act_space, obs, state, t_max, take_step):
 
 
 def learn(local_model, shared, segment, cfg):
-    """One Hogwild update: the gradient of the segment's loss at theta', applied to theta."""
+    """One Hogwild update: the gradient of the segment's loss at theta', applied to theta. With
+    theta' as it played, one batched pass equals the paper's t_max accumulated gradients."""
     shared_model, optimizer, counter = shared[:3]
-    values, T = torch.stack(segment["values"]), len(segment["rewards"])  # [T]
+    dist, values, _ = local_model(np.array(segment["observations"]), segment["first_state"])
     next_values = torch.cat([values[1:].detach(), segment["next_value"]])  # V(s_{t+1}) [T]
-    term, end = torch.zeros(T, dtype=torch.bool), torch.zeros(T, dtype=torch.bool)
+    term, end = torch.zeros(2, len(values), dtype=torch.bool)
     term[-1], end[-1] = segment["terminated"], segment["terminated"] or segment["truncated"]
-    # the rewards (a list) and the end flags go to next_values' device
     returns = n_step_returns(segment["rewards"], next_values, term, end, cfg.gamma, cfg.t_max)
-    loss, stats = a3c_loss(torch.stack(segment["log_probs"]), values,
-                           torch.stack(segment["entropies"]), returns, cfg.ent_coef, cfg.vf_coef)
+    loss, stats = a3c_loss(dist.log_prob(torch.cat(segment["actions"])), values,
+                           dist.entropy(), returns, cfg.ent_coef, cfg.vf_coef)
     local_model.zero_grad()
     loss.backward()
     stats["grad_norm"] = nn.utils.clip_grad_norm_(local_model.parameters(), cfg.max_grad_norm)
@@ -260,6 +264,7 @@ def worker(rank, cfg, device, shared, parent_pid, run_dir):
 
     try:
         torch.set_num_threads(1)  # more threads per worker would only fight the other workers
+        torch.set_flush_denormal(True)  # as RunLog does in the main process, which we don't share
         torch.manual_seed(cfg.seed + rank)
         np.random.seed(cfg.seed + rank)
         env, obs_space, act_space = make_env(cfg.env_id)
@@ -268,9 +273,8 @@ def worker(rank, cfg, device, shared, parent_pid, run_dir):
         local_model = build_model(cfg, obs_space, act_space).to(device)
         state, ep_return, ep_length = local_model.initial_state(1, device), 0.0, 0
         while not stop.is_set() and os.getppid() == parent_pid:  # until told to stop or orphaned
-            local_model.load_state_dict(shared_model.state_dict())  # theta' <- theta
-            if state is not None:  # carried across segments, but gradients stop here
-                state = tuple(s.detach() for s in state)
+            with torch.no_grad():  # theta' <- theta
+                torch._foreach_copy_([*local_model.parameters()], [*shared_model.parameters()])
             segment, obs, state = play_segment(local_model, env, act_space, obs, state,
                                                cfg.t_max, take_step)
             if not segment["rewards"]:  # the budget is spent
@@ -371,16 +375,15 @@ def train(cfg):
                   train_time_s=round(train_time, 3), sps=round(global_step / train_time, 1))
 
 
+@torch.no_grad()
 def evaluate(model, cfg, device):
     """Returns of cfg.eval_episodes deterministic episodes (argmax or mean action)."""
-    env, _, act_space = make_env(cfg.env_id)
-    returns = np.zeros(cfg.eval_episodes)
+    env, returns = make_env(cfg.env_id)[0], np.zeros(cfg.eval_episodes)
     for i in range(cfg.eval_episodes):
         obs, _ = env.reset(seed=cfg.seed + 10_000 + i)  # fixed seeds: --eval-only repeats them
         state, done = model.initial_state(1, device), False
         while not done:
-            with torch.no_grad():
-                dist, _, state = model(obs[None], state)
+            dist, _, state = model(obs[None], state)
             action = dist.logits.argmax(-1) if model.discrete else dist.mean
             obs, reward, terminated, truncated, _ = env.step(action[0].cpu().numpy())
             returns[i] += reward

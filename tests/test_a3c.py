@@ -185,15 +185,18 @@ class CountEnv(gym.Env):
 
 
 class ValueIsTenTimesObs(torch.nn.Module):
-    """A stub pi/V: uniform policy, V(s) = 10 s, and a recurrent state that counts the steps."""
+    """A stub pi/V: action 0, V(s) = 10 s, and a recurrent state that counts the steps."""
 
     def __init__(self):
         super().__init__()
         self.unused = torch.nn.Parameter(torch.zeros(()))
 
+    def act(self, obs, state):
+        return torch.zeros(obs.shape[0], dtype=torch.long), state + 1
+
     def forward(self, obs, state):
         dist = torch.distributions.Categorical(logits=torch.zeros(obs.shape[0], 2))
-        return dist, 10 * obs[:, 0], state + 1
+        return dist, 10 * torch.as_tensor(obs)[:, 0], state + 1
 
 
 @pytest.mark.parametrize("terminal_at, t_max, budget, expected", [
@@ -211,11 +214,86 @@ def test_a_segment_stops_at_the_episode_end_and_bootstraps_from_the_final_observ
                                            torch.tensor(0), t_max, lambda: next(steps, None))
     T = expected["T"]
     assert segment["rewards"] == [1.0] * T and int(state) == T and obs[0] == T
-    assert [v.item() for v in segment["values"]] == [10.0 * k for k in range(T)]
+    assert [o[0] for o in segment["observations"]] == list(range(T))  # s_t, for learn()
+    assert [a.tolist() for a in segment["actions"]] == [[0]] * T
+    assert int(segment["first_state"]) == 0  # where learn() starts the recurrent model again
     assert (segment["terminated"], segment["truncated"]) == (expected["terminated"],
                                                              expected["truncated"])
     assert segment["next_value"].item() == expected["next_value"]  # V(s_T), never a reset obs
     assert segment["global_step"] == T
+
+
+SPACES = [gym.spaces.Discrete(3), gym.spaces.Box(-1.0, 1.0, (2,), np.float32)]
+
+
+@pytest.mark.parametrize("recurrent", [False, True])
+@pytest.mark.parametrize("space", SPACES, ids=["discrete", "gaussian"])
+def test_act_draws_what_the_distribution_would_sample(space, recurrent):
+    torch.manual_seed(0)
+    model = a3c.ActorCritic(4, space, 16, -0.5, recurrent)
+    obs, state = torch.randn(256, 4), model.initial_state(1, "cpu")  # one env's 256 steps
+    torch.manual_seed(1)
+    action, next_state = model.act(obs, state)
+    torch.manual_seed(1)
+    with torch.no_grad():  # (the LSTM's kernels with a graph round differently)
+        dist, _, expected_state = model(obs, state)
+    assert torch.equal(action, dist.sample())  # the same random numbers, the same draws
+    assert (next_state is None) == (not recurrent)
+    assert not recurrent or all(torch.equal(a, b) for a, b in zip(next_state, expected_state))
+
+
+def per_step_gradient(model, segment, cfg):
+    """The loss's gradient as the paper accumulates it: pi, V and H step by step, each with its
+    own graph (V(s_T), without one, is the segment's)."""
+    state, log_probs, values, entropies = segment["first_state"], [], [], []
+    for obs, action in zip(segment["observations"], segment["actions"]):
+        dist, value, state = model(obs[None], state)
+        log_probs.append(dist.log_prob(action)[0])
+        entropies.append(dist.entropy()[0])
+        values.append(value[0])
+    values, T = torch.stack(values), len(segment["rewards"])
+    next_values = torch.cat([values[1:].detach(), segment["next_value"]])
+    term, end = torch.zeros(T, dtype=torch.bool), torch.zeros(T, dtype=torch.bool)
+    term[-1], end[-1] = segment["terminated"], segment["terminated"] or segment["truncated"]
+    returns = n_step_returns(segment["rewards"], next_values, term, end, cfg.gamma, cfg.t_max)
+    loss, _ = a3c_loss(torch.stack(log_probs), values, torch.stack(entropies), returns,
+                       cfg.ent_coef, cfg.vf_coef)
+    return torch.autograd.grad(loss, list(model.parameters()))
+
+
+def a_segment(model, env, cfg, end):
+    """Segments played as a worker plays them, until one that ends as `end` says, more than one
+    step long and, where the model is recurrent, with a state carried in from the one before."""
+    obs, state, fresh = env.reset(seed=cfg.seed)[0], model.initial_state(1, "cpu"), True
+    while True:
+        segment, obs, state = a3c.play_segment(model, env, env.action_space, obs, state,
+                                               cfg.t_max, lambda: 1)
+        ends = "terminated" if segment["terminated"] else (
+            "truncated" if segment["truncated"] else "cut")
+        if ends == end and len(segment["rewards"]) > 1 and not (cfg.recurrent and fresh):
+            return segment
+        fresh = ends != "cut"
+        if fresh:
+            obs, state = env.reset()[0], model.initial_state(1, "cpu")
+
+
+@pytest.mark.parametrize("recurrent", [False, True])
+@pytest.mark.parametrize("env_id, end", [("CartPole-v1", "terminated"), ("CartPole-v1", "cut"),
+                                         ("Pendulum-v1", "truncated"), ("Pendulum-v1", "cut")])
+def test_learn_applies_the_gradient_of_the_per_step_losses(env_id, end, recurrent):
+    """learn() recomputes pi, V and H for the whole segment in one batched pass; theta' has not
+    changed since the segment was played, so the gradient is the per-step one, to round-off."""
+    cfg = a3c.Config(env_id=env_id, recurrent=recurrent, t_max=20, max_grad_norm=1e9, seed=3)
+    env, obs_space, act_space = a3c.make_env(env_id)
+    torch.manual_seed(cfg.seed)
+    local, shared = (a3c.build_model(cfg, obs_space, act_space) for _ in range(2))
+    shared.load_state_dict(local.state_dict())
+    segment = a_segment(local, env, cfg, end)
+    expected = per_step_gradient(local, segment, cfg)
+    optimizer = SharedAdam(shared.parameters(), lr=0.0)  # theta stays, to compare with
+    a3c.learn(local, (shared, optimizer, mp.Value("q", 0)), segment, cfg)
+    for p, g in zip(shared.parameters(), expected):
+        assert (p.grad - g).norm() <= 1e-5 * g.norm()  # float32 sums of T terms: ~1e-6 here
 
 
 # --- the A3C loss -------------------------------------------------------------------------------
