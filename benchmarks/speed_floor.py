@@ -402,8 +402,7 @@ def a3c_floor():
     """a3c.py's defaults at 200k steps with --num-workers 1 (the pair's command: compare.py's
     a3c pair runs 2 Hogwild workers, whose updates depend on the OS's scheduling): one worker
     does all the work. Per env step, a forward pass of pi on the one observation to act (no
-    gradient: the bare loop recomputes the segment's forward pass in the update, which costs
-    less than keeping a graph per step as the file does). Per segment of 20 steps (t_max), one
+    gradient: the update recomputes the segment's forward pass in one batch, as the file does). Per segment of 20 steps (t_max), one
     gradient step: V(s_T) (no gradient, the bootstrap), pi and V on the 20 states, the summed
     policy, 0.01 x entropy and 0.5 x value losses, the norm clipped to 40, the step size
     annealed, SharedAdam's step (Adam on its single-tensor path, foreach=False). With one
