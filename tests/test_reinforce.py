@@ -59,6 +59,21 @@ def test_discounted_returns_is_the_definition(T, N, gamma, bootstrap, seed):
     assert torch.allclose(discounted_returns(rewards[:, 0], gamma, bootstrap), expected[:, 0])
 
 
+@given(st.integers(1, 12), gammas, st.floats(-5, 5), st.booleans(), st.booleans(),
+       st.integers(0, 10**6))
+def test_known_returns_give_the_surrogate_that_computes_them(T, gamma, bootstrap, reward_to_go,
+                                                             weighting, seed):
+    """policy_update hands reinforce_surrogate the G_t it computed for all episodes at once."""
+    g = torch.Generator().manual_seed(seed)
+    log_probs, rewards, b = (torch.randn(T, generator=g, dtype=torch.float64) for _ in range(3))
+    kw = dict(reward_to_go=reward_to_go, discount_weighting=weighting, baseline=b)
+    G = discounted_returns(rewards, gamma, bootstrap)
+    expected = reinforce_surrogate(log_probs, rewards, gamma, bootstrap=bootstrap, **kw)
+    assert reinforce_surrogate(log_probs, rewards, gamma, returns=G, **kw) == expected
+    wrong = reinforce_surrogate(log_probs, rewards, gamma, returns=G + 1, **kw)  # the control
+    assert wrong != expected  # (by sum_t w_t log pi(a_t|s_t), not 0 for random log_probs)
+
+
 def test_pure_functions_keep_dtype_and_leave_inputs_alone():
     rewards = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float32)
     log_probs = torch.tensor([-0.1, -0.2, -0.3], requires_grad=True)
