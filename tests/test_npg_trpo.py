@@ -135,6 +135,13 @@ def test_fisher_vector_product_is_hessian_of_mean_kl_times_v(discrete, damping):
     Fv = nt.fisher_vector_product(policy, obs, v, damping)
     assert Fv.dtype == F64 and torch.equal(v, v_before)
     assert torch.allclose(Fv, H @ v + damping * v, rtol=0, atol=1e-10)
+    # trpo_step's way: grad KL built once, with its graph, and reused by every product
+    kl = torch.distributions.kl_divergence(old, policy(obs)).mean()
+    kl_grad = parameters_to_vector(torch.autograd.grad(kl, list(policy.parameters()),
+                                                       create_graph=True))
+    for u in (v, -2 * v + 1):  # the graph outlives the first product
+        Fu = nt.fisher_vector_product(policy, obs, u, damping, kl_grad=kl_grad)
+        assert torch.allclose(Fu, H @ u + damping * u, rtol=0, atol=1e-10)
 
 
 @pytest.mark.parametrize("discrete", [True, False])
