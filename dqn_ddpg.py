@@ -245,6 +245,14 @@ class Agent:  # what DQN and DDPG share: online networks, their targets phi- (th
         self.stats["td_abs_mean"], self.stats["q_mean"] = td.abs().mean().item(), q.mean().item()
         return {k: f"{v:.6g}" for k, v in self.stats.items()}
 
+    def descend(self, name, loss, max_grad_norm=float("inf")):  # an Adam step of nets[name]
+        self.opts[name].zero_grad()
+        loss.backward()
+        if max_grad_norm < float("inf"):  # inf: no clipping (as CleanRL's DQN)
+            nn.utils.clip_grad_norm_(self.nets[name].parameters(), max_grad_norm)
+        self.opts[name].step()
+        return loss.item()
+
 
 class DQN(Agent):
     def act(self, obs, step, progress, resetting, rng):  # epsilon-greedy; random before learning
@@ -253,26 +261,23 @@ class DQN(Agent):
             soft_update(self.targets["q"], self.nets["q"], cfg.tau)  # tau = 1: a copy
         f, e0, e1 = cfg.exploration_fraction, cfg.exploration_initial_eps, cfg.exploration_final_eps
         self.stats["epsilon"] = eps = e0 + min(progress / f, 1.0) * (e1 - e0) if f > 0 else e1
+        explore, self.last_step = (rng.random(n) < eps) | (step < cfg.learning_starts), step
+        if explore.all():  # no env acts greedily: Q(s, .) is not needed
+            return rng.integers(self.act_space.n, size=n)
         with torch.no_grad():
             q = self.nets["q"](torch.as_tensor(obs, dtype=torch.float32, device=self.device))
-        explore, self.last_step = (rng.random(n) < eps) | (step < cfg.learning_starts), step
         return np.where(explore, rng.integers(self.act_space.n, size=n), q.argmax(-1).cpu().numpy())
 
     def update(self, batch, weights):  # one step of Q_phi; returns Q(s, a), TD errors Q(s, a) - y
-        cfg, q_net, opt = self.cfg, self.nets["q"], self.opts["q"]
+        cfg, q_net = self.cfg, self.nets["q"]
         with torch.no_grad():
             next_q_online = q_net(batch["next_obs"]) if cfg.double else None
             y = dqn_targets(batch["rewards"], self.targets["q"](batch["next_obs"]),
                             batch["terminated"], cfg.gamma, next_q_online)
         q = q_net(batch["obs"]).gather(1, batch["actions"].long()[:, None]).squeeze(1)  # Q(s, a)
-        # Huber: linear past |TD| 1, a capped pull; at CleanRL's settings Q runs away (README)
         td_loss = nn.functional.smooth_l1_loss if cfg.loss == "huber" else nn.functional.mse_loss
-        loss = (weights * td_loss(q, y, reduction="none")).mean()
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(q_net.parameters(), cfg.max_grad_norm)
-        opt.step()
-        self.stats["loss"] = loss.item()
+        loss = (weights * td_loss(q, y, reduction="none")).mean()  # which loss when: README, DQN
+        self.stats["loss"] = self.descend("q", loss, cfg.max_grad_norm)
         return q.detach(), q.detach() - y
 
 
@@ -295,17 +300,11 @@ class DDPG(Agent):
                                             self.targets["actor"](batch["next_obs"]))
             y = dqn_targets(batch["rewards"], next_q[:, None], batch["terminated"], self.cfg.gamma)
         q = self.nets["critic"](batch["obs"], batch["actions"])
-        critic_loss = (weights * (q - y) ** 2).mean()
-        self.opts["critic"].zero_grad()
-        critic_loss.backward()
-        self.opts["critic"].step()
+        self.stats["loss"] = self.descend("critic", (weights * (q - y) ** 2).mean())
         actor_loss = ddpg_actor_loss(self.nets["critic"], self.nets["actor"], batch["obs"])
-        self.opts["actor"].zero_grad()
-        actor_loss.backward()
-        self.opts["actor"].step()
+        self.stats["actor_loss"] = self.descend("actor", actor_loss)
         for name in self.nets:
             soft_update(self.targets[name], self.nets[name], self.cfg.tau)
-        self.stats["loss"], self.stats["actor_loss"] = critic_loss.item(), actor_loss.item()
         return q.detach(), q.detach() - y
 
 
@@ -313,7 +312,6 @@ def train(cfg):  # DQN or DDPG; returns the result dict, main's last line on std
     envs, obs_space, act_space = make_env(check(cfg).env_id, cfg.num_envs)
     cfg = resolve(cfg, act_space)  # the algorithm, from --algo or the actions, and its defaults
     device = setup(cfg)
-    envs = gym.wrappers.vector.RecordEpisodeStatistics(envs)  # info["episode"]: return, length
     obs, _ = envs.reset(seed=cfg.seed)  # later resets continue these seeded generators
     envs.action_space.seed(cfg.seed)
     rng = np.random.default_rng([cfg.seed, 0])  # exploration: epsilon, random actions, noise
@@ -324,6 +322,7 @@ def train(cfg):  # DQN or DDPG; returns the result dict, main's last line on std
                           cfg.prioritized, cfg.per_alpha, cfg.per_eps)
     global_step = update = trained = 0  # trained: train_freq env steps trained on, in rounds
     resetting = np.zeros(cfg.num_envs, dtype=bool)  # env i's next step is an autoreset step
+    ep_return = ep_length = 0  # of env i's episode so far; its autoreset step (real 0) zeroes
     try:
         while global_step < cfg.total_timesteps:
             progress = global_step / cfg.total_timesteps
@@ -332,9 +331,10 @@ def train(cfg):  # DQN or DDPG; returns the result dict, main's last line on std
             real = ~resetting  # an autoreset step (reward 0, action ignored) is never stored
             buffer.add(obs[real], actions[real], rewards[real], next_obs[real], terminated[real])
             global_step += int(real.sum())
-            for i in np.flatnonzero(info.get("_episode", [])):  # episodes that ended here
-                log.episode(global_step, *(info["episode"][k][i].item() for k in "rl"))
             resetting, obs = terminated | truncated, next_obs
+            ep_return, ep_length = ep_return * real + rewards, ep_length * real + real
+            for i in np.flatnonzero(resetting):  # episodes that ended here
+                log.episode(global_step, ep_return[i].item(), ep_length[i].item())
             rounds = max(global_step - cfg.learning_starts, 0) // cfg.train_freq - trained
             if rounds:  # gradient_steps per train_freq env steps past learning_starts
                 trained, update = trained + rounds, update + 1

@@ -28,7 +28,7 @@ CLEANRL = ["--env-id", "CartPole-v1", "--learning-rate", "2.5e-4", "--buffer-siz
            "--target-update-interval", "500", "--tau", "1.0", "--exploration-fraction", "0.5",
            "--exploration-initial-eps", "1.0", "--exploration-final-eps", "0.05",
            "--learning-starts", "10000", "--net-arch", "120,84", "--gamma", "0.99",
-           "--max-grad-norm", "1e9"]
+           "--max-grad-norm", "inf"]  # CleanRL's dqn.py clips no gradient
 RUNS = [(f"{loss} seed {seed}", ["--loss", loss, "--seed", str(seed), "--total-timesteps",
                                  "500000"]) for seed in (1, 2, 3) for loss in ("huber", "mse")]
 RUNS += [(name, ["--seed", "1", "--total-timesteps", "60000", *flags]) for name, flags in [

@@ -412,6 +412,19 @@ def test_buffer_holds_true_transitions_with_truncation_and_autoreset(tmp_path, c
     # and its last transition is stored as not terminal
     assert (rows[:, 2] < 15).sum() <= buf["terminated"].sum() < len(rows)
     assert rows[:, 2].sum() <= len(obs) < rows[:, 2].sum() + 2 * 15  # + unfinished episodes
+    # reward 1 a step: a return is its length, neither counting an autoreset step (reward 0)
+    assert (rows[:, 1] == rows[:, 2]).all() and (rows[:, 2] > 0).all()
+
+
+def test_max_grad_norm_inf_is_no_clipping(tmp_path, capsys):
+    """inf skips the clipping; a norm far above every gradient's clips by 1.0 exactly: the same
+    weights bit for bit. A small norm does clip, and changes them (the check can fail)."""
+    weights = {}
+    for norm in ("inf", "1e9", "1e-3"):
+        run_main(TINY_DQN + ["--max-grad-norm", norm, "--run-dir", str(tmp_path / norm)], capsys)
+        weights[norm] = torch.load(tmp_path / norm / "model.pt", weights_only=True)["q"]
+    assert all(torch.equal(v, weights["1e9"][k]) for k, v in weights["inf"].items())
+    assert not all(torch.equal(v, weights["1e-3"][k]) for k, v in weights["inf"].items())
 
 
 def test_dqn_variants_run_resolve_their_defaults_and_eval_only_rebuilds_them(tmp_path, capsys):

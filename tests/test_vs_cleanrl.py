@@ -41,7 +41,7 @@ def test_our_flags_make_cleanrls_settings(pair, settings):
     cfg = config(pair)
     assert {k: getattr(cfg, k) for k in settings} == settings
     if pair == "dqn":
-        assert cfg.max_grad_norm >= 1e9
+        assert cfg.max_grad_norm == float("inf")  # CleanRL's dqn.py clips no gradient
 
 
 def test_ppo_runs_cleanrls_whole_iterations_and_dqn_every_step():
