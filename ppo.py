@@ -178,9 +178,16 @@ class Agent(nn.Module):
     def dist(self, obs):  # validate_args=False: argument checks cost more than these tiny nets
         if self.discrete:
             return torch.distributions.Categorical(logits=self.actor(obs), validate_args=False)
-        mean = self.actor(obs)
         return torch.distributions.Independent(torch.distributions.Normal(
-            mean, self.log_std.exp().expand_as(mean), validate_args=False), 1, validate_args=False)
+            self.actor(obs), self.log_std.exp(), validate_args=False), 1, validate_args=False)
+
+    def sample(self, obs):  # a ~ pi(.|s) and log pi(a|s), as dist.sample() and dist.log_prob(a)
+        if self.discrete:  # normalised and drawn as Categorical does, without its object per step
+            log_pi = (logits := self.actor(obs)) - logits.logsumexp(-1, keepdim=True)
+            actions = torch.multinomial(log_pi.softmax(-1), 1)
+            return actions.squeeze(-1), log_pi.gather(-1, actions).squeeze(-1)
+        actions = (dist := self.dist(obs)).sample()
+        return actions, dist.log_prob(actions)
 
     def value(self, obs):
         return self.critic(obs).squeeze(-1)
@@ -230,14 +237,10 @@ class Normalizer:
 
 
 def rollout_storage(T, N, obs_space, act_space, device):
-    discrete = isinstance(act_space, gym.spaces.Discrete)
-    return {"obs": torch.zeros((T, N) + obs_space.shape, device=device),
-            "actions": torch.zeros((T, N) + act_space.shape, device=device,
-                                   dtype=torch.long if discrete else torch.float32),
-            **{k: torch.zeros(T, N, device=device)
-               for k in ("log_probs", "values", "rewards", "final_values")},
-            **{k: torch.zeros(T, N, dtype=torch.bool, device=device)
-               for k in ("terminated", "episode_end")}}
+    action_dtype = torch.long if isinstance(act_space, gym.spaces.Discrete) else torch.float32
+    buf = {k: torch.zeros(T, N, device=device) for k in ("log_probs", "values", "final_values")}
+    return {**buf, "obs": torch.zeros((T, N) + obs_space.shape, device=device),
+            "actions": torch.zeros((T, N) + act_space.shape, dtype=action_dtype, device=device)}
 
 
 @torch.no_grad()
@@ -245,12 +248,12 @@ def collect_rollout(envs, agent, normalizer, obs, buf, episodes):
     """Run pi_old for T steps of the N envs into `buf` ([T, N]), adding buf["next_values"] =
     V(s_{t+1}). obs: normalised observations [N, obs_dim]; episodes: each env's running raw return
     and length. Returns the next obs and the finished episodes as (step t, env, return, length)."""
-    device, finished = buf["values"].device, []
-    for t in range(buf["values"].shape[0]):
+    device, finished, T = buf["values"].device, [], buf["values"].shape[0]
+    env_out = np.zeros((3, T, len(obs)), np.float32)  # rewards, terminated, episode_end (0/1)
+    for t in range(T):
         buf["obs"][t] = obs_t = torch.as_tensor(obs, dtype=torch.float32, device=device)
-        dist = agent.dist(obs_t)
-        buf["actions"][t] = actions = dist.sample()
-        buf["log_probs"][t], buf["values"][t] = dist.log_prob(actions), agent.value(obs_t)
+        actions, buf["log_probs"][t] = agent.sample(obs_t)
+        buf["actions"][t], buf["values"][t] = actions, agent.value(obs_t)
         raw_next, rewards, terminated, truncated, info = envs.step(actions.cpu().numpy())
         episode_end = terminated | truncated
         episodes["return"] += rewards
@@ -258,17 +261,16 @@ def collect_rollout(envs, agent, normalizer, obs, buf, episodes):
         finished += [(t, i, float(episodes["return"][i]), int(episodes["length"][i]))
                      for i in np.flatnonzero(episode_end)]
         episodes["return"][episode_end], episodes["length"][episode_end] = 0.0, 0
-        buf["rewards"][t] = torch.as_tensor(normalizer.reward(rewards, episode_end), device=device)
-        buf["terminated"][t] = torch.as_tensor(terminated, device=device)
-        buf["episode_end"][t] = torch.as_tensor(episode_end, device=device)
+        env_out[:, t] = normalizer.reward(rewards, episode_end), terminated, episode_end
         obs = normalizer.obs(raw_next, update=True)  # after a reset: the next episode's s_0
         if episode_end.any():  # V(s_{t+1}) of an ended episode: its final observation's value
             final_obs = np.stack(info["final_obs"][episode_end])
             buf["final_values"][t, torch.as_tensor(episode_end, device=device)] = agent.value(
                 torch.as_tensor(normalizer.obs(final_obs), dtype=torch.float32, device=device))
+    buf["rewards"], buf["terminated"], buf["episode_end"] = torch.as_tensor(env_out, device=device)
     last_values = agent.value(torch.as_tensor(obs, dtype=torch.float32, device=device))
     next_values = torch.cat([buf["values"][1:], last_values[None]])
-    buf["next_values"] = torch.where(buf["episode_end"], buf["final_values"], next_values)
+    buf["next_values"] = torch.where(buf["episode_end"].bool(), buf["final_values"], next_values)
     return obs, finished
 
 
@@ -300,10 +302,9 @@ def ppo_update(agent, opt, batch, cfg, clip_eps, kl_beta):
             nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
             opt.step()
             with torch.no_grad():  # KL[pi_old, pi] ~ E_old[(rho - 1) - log rho]: unbiased, >= 0
-                log_ratio = log_probs - mb["log_probs"]
-                sums.append(torch.stack([-objective, v_loss, entropy,
-                                         (log_ratio.exp() - 1 - log_ratio).mean(),
-                                         ((log_ratio.exp() - 1).abs() > clip_eps).float().mean()]))
+                rho_1 = (log_ratio := log_probs - mb["log_probs"]).exp() - 1  # rho - 1
+                sums.append(torch.stack([-objective, v_loss, entropy, (rho_1 - log_ratio).mean(),
+                                         (rho_1.abs() > clip_eps).float().mean()]))
         epochs.append(dict(zip(STAT_NAMES, torch.stack(sums).mean(0).tolist())))
         if cfg.target_kl and epochs[-1]["approx_kl"] > cfg.target_kl:
             break  # pi moved far enough from pi_old: the rest of the batch is off-policy

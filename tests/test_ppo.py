@@ -220,12 +220,29 @@ gym.register("PPOTestTerminatedChain-v0", entry_point=ChainEnv, kwargs={"termina
 
 class ValueStub:
     """A uniform policy and V(s) = 10 + 7 s: V(final obs [3]) = 31, V(reset obs [0]) = 10."""
+    discrete, sample = True, ppo.Agent.sample  # collect_rollout acts by Agent.sample
 
-    def dist(self, obs):
-        return torch.distributions.Categorical(logits=torch.zeros(obs.shape[0], 2))
+    def actor(self, obs):
+        return torch.zeros(obs.shape[0], 2)
 
     def value(self, obs):
         return 10.0 + 7.0 * obs[:, 0]
+
+
+@pytest.mark.parametrize("space", [gym.spaces.Discrete(3), gym.spaces.Box(-1, 1, (2,))],
+                         ids=["discrete", "gaussian"])
+def test_agent_samples_what_its_distribution_samples_with_the_same_log_probs(space):
+    torch.manual_seed(0)
+    agent, obs = ppo.Agent(4, space, 16, -0.5), torch.randn(256, 4)
+    agent.actor[-1].weight.data.normal_()  # far from uniform: every action has its own log pi
+    torch.manual_seed(1)
+    with torch.no_grad():
+        actions, log_probs = agent.sample(obs)
+        torch.manual_seed(1)
+        dist = agent.dist(obs)
+        expected = dist.sample()  # the same random numbers, the same draws
+        assert torch.equal(actions, expected) and torch.equal(log_probs, dist.log_prob(expected))
+    assert len(actions.unique(dim=0)) > 1  # the draws vary: the check compares something
 
 
 def stub_rollout(env_id, agent, T=7, N=2):
@@ -272,6 +289,7 @@ gym.register("PPOTestEchoAction-v0", entry_point=EchoActionEnv, max_episode_step
 
 class FarOutGaussian:
     """pi = N(3, 1): most samples fall outside the action bounds [-1, 1]."""
+    discrete, sample = False, ppo.Agent.sample
 
     def dist(self, obs):
         normal = torch.distributions.Normal(torch.full((obs.shape[0], 1), 3.0), 1.0)
