@@ -121,18 +121,19 @@ def n_step_returns(rewards, next_values, terminated, episode_end, gamma, n):
     terminated, episode_end = terminated.bool(), episode_end.bool()
     closes_at = episode_end.clone()
     closes_at[-1:] = True  # the rollout's end cuts every window that reaches it
+    goes_on = ~closes_at
     bootstrap = torch.where(terminated, torch.zeros_like(next_values), next_values)
 
     returns = torch.zeros_like(rewards)
-    open_ = torch.ones_like(episode_end)  # the window of y_t still runs at step t+k
+    still_open = torch.ones_like(episode_end)  # [T - k]: the window of y_t runs at step t+k
     for k in range(min(n, T)):
         # rows t < T - k, whose step t+k is in the rollout (every later window has closed)
-        y, still_open = returns[:T - k], open_[:T - k]
+        y = returns[:T - k]
         y += torch.where(still_open, gamma**k * rewards[k:], 0.0)
-        closing = still_open & (closes_at[k:] | (k == n - 1))
+        closing = still_open if k == n - 1 else still_open & closes_at[k:]  # n steps: all close
         # the window closes after step t+k: add gamma^(k+1) V(s_{t+k+1}), 0 if terminal
         y += torch.where(closing, gamma ** (k + 1) * bootstrap[k:], 0.0)
-        still_open &= ~closing
+        still_open = still_open[:-1] & goes_on[k:-1]  # a new mask: where() saved the old one
     return returns
 
 
@@ -173,32 +174,40 @@ class ActorCritic(nn.Module):
         if not self.discrete:
             self.log_std = nn.Parameter(torch.full((act_dim,), float(init_log_std)))
 
-    def forward(self, obs):
-        """(pi(.|s), V(s)) for observations [..., obs_dim]; V has shape [...]."""
+    def forward(self, obs, actions):
+        """(log pi(a|s), entropy of pi(.|s), V(s)) for observations [..., obs_dim]: [...] each."""
         features = self.trunk(obs)
-        return self.policy(features), self.value_net(features).squeeze(-1)
+        if self.discrete:  # Categorical(logits)'s numbers, without building the object
+            log_pi = self.log_pi(features)
+            log_probs = log_pi.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+            entropy = -(log_pi * log_pi.softmax(-1)).sum(-1)  # H = -sum_a pi(a|s) log pi(a|s)
+        else:
+            dist = self.gaussian(features)
+            log_probs, entropy = dist.log_prob(actions), dist.entropy()
+        return log_probs, entropy, self.value_net(features).squeeze(-1)
 
-    def policy(self, features):
-        out = self.policy_net(features)
+    def log_pi(self, features):  # log pi(.|s) over Discrete actions, normalised as Categorical does
+        logits = self.policy_net(features)
+        return logits - logits.logsumexp(-1, keepdim=True)  # (log_softmax rounds otherwise)
+
+    def gaussian(self, features):  # pi(.|s) over Box actions
         # validate_args=False: the checks cost more than the networks at batch size 1 (online)
-        if self.discrete:
-            return torch.distributions.Categorical(logits=out, validate_args=False)
         return torch.distributions.Independent(torch.distributions.Normal(
-            out, self.log_std.exp(), validate_args=False), 1, validate_args=False)
+            self.policy_net(features), self.log_std.exp(), validate_args=False), 1,
+            validate_args=False)
 
     def value(self, obs):
         return self.value_net(self.trunk(obs)).squeeze(-1)
 
     def act(self, obs, deterministic=False):
         features = self.trunk(obs)  # acting needs no V(s): a third of the forward pass
-        if self.discrete and not deterministic:  # Categorical(logits).sample(), the same draw,
-            logits = self.policy_net(features)  # without building the object at every env step
-            log_pi = logits - logits.logsumexp(-1, keepdim=True)  # as Categorical normalises
+        if self.discrete:  # Categorical(logits).sample() or its mode: the same draws and actions
+            log_pi = self.log_pi(features)
+            if deterministic:
+                return log_pi.argmax(-1)
             return torch.multinomial(log_pi.softmax(-1), 1).squeeze(-1)
-        dist = self.policy(features)
-        if not deterministic:
-            return dist.sample()
-        return dist.logits.argmax(-1) if self.discrete else dist.mean
+        dist = self.gaussian(features)
+        return dist.mean if deterministic else dist.sample()
 
 
 def actor_critic_losses(agent, obs, actions, rewards, next_obs, terminated, episode_end,
@@ -209,14 +218,14 @@ def actor_critic_losses(agent, obs, actions, rewards, next_obs, terminated, epis
     parameters held fixed: value_loss = mean (y_t - V_w(s_t))^2 / 2 has the semi-gradient
     -(y_t - V_w(s_t)) grad V_w(s_t). The advantage y_t - V_w(s_t) is a constant to the actor.
     """
-    dist, values = agent(obs)  # [T, N]
-    with torch.no_grad():  # fixed parameters: no gradient flows into the bootstrap target
-        next_values = agent.value(next_obs)
-    targets = n_step_returns(rewards, next_values, terminated, episode_end, gamma, n)
+    log_probs, entropy, values = agent(obs, actions)  # [T, N] each
+    # fixed parameters: no gradient flows into the targets (inference mode: faster than no_grad)
+    with torch.inference_mode():
+        targets = n_step_returns(rewards, agent.value(next_obs), terminated, episode_end, gamma, n)
     advantages = (targets - values).detach()  # A_t ~ y_t - V_w(s_t)
-    policy_loss = -(dist.log_prob(actions) * advantages).mean()  # grad log pi(a_t|s_t) A_t
+    policy_loss = -(log_probs * advantages).mean()  # grad log pi(a_t|s_t) A_t
     value_loss = 0.5 * ((targets - values) ** 2).mean()
-    return policy_loss, value_loss, dist.entropy().mean()
+    return policy_loss, value_loss, entropy.mean()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,27 +240,25 @@ def collect_rollout(envs, act_space, agent, obs, n_steps, device):
     no transition spans two episodes, and a truncated episode is bootstrapped from its true
     last state.
     """
-    batch = {k: [] for k in ("obs", "actions", "rewards", "next_obs", "terminated",
-                             "episode_end")}
-    for _ in range(n_steps):
-        with torch.no_grad():
+    T, N, obs_dim = n_steps, *obs.shape
+    action_dtype = np.int64 if agent.discrete else np.float32  # as agent.act returns them
+    batch = {"obs": np.empty((T, N, obs_dim), np.float32),
+             "actions": np.empty((T, N, *act_space.shape), action_dtype),
+             "rewards": np.empty((T, N), np.float32),
+             "next_obs": np.empty((T, N, obs_dim), np.float32),
+             "terminated": np.empty((T, N), bool), "episode_end": np.empty((T, N), bool)}
+    for t in range(T):
+        with torch.inference_mode():  # no graph, no version counters: faster than no_grad
             actions = agent.act(torch.as_tensor(obs, dtype=torch.float32, device=device))
         actions = actions.cpu().numpy()
         next_obs, rewards, terminated, truncated, info = envs.step(actions)
-        true_next_obs = next_obs.copy()
+        batch["obs"][t], batch["actions"][t], batch["rewards"][t] = obs, actions, rewards
+        batch["next_obs"][t] = next_obs
         for i in np.flatnonzero(info.get("_final_obs", ())):
-            true_next_obs[i] = info["final_obs"][i]
-        for key, value in (("obs", obs), ("actions", actions), ("rewards", rewards),
-                           ("next_obs", true_next_obs), ("terminated", terminated),
-                           ("episode_end", terminated | truncated)):
-            batch[key].append(value)
+            batch["next_obs"][t, i] = info["final_obs"][i]
+        batch["terminated"][t], batch["episode_end"][t] = terminated, terminated | truncated
         obs = next_obs
-    batch = {k: torch.as_tensor(np.stack(v), device=device) for k, v in batch.items()}
-    for key in ("obs", "rewards", "next_obs"):
-        batch[key] = batch[key].float()
-    if not agent.discrete:
-        batch["actions"] = batch["actions"].float()
-    return batch, obs
+    return {k: torch.as_tensor(v, device=device) for k, v in batch.items()}, obs
 
 
 def gradient_step(agent, opt, loss, max_grad_norm=float("inf")):
