@@ -68,6 +68,22 @@ def test_n_step_returns_is_the_definition(rollout, gamma, n):
     assert close(column, got[:, 0], atol=1e-12)
 
 
+@given(rollouts(), st.floats(0.0, 1.0), st.integers(1, 10))
+def test_n_step_returns_differentiate_as_the_definition_in_rewards_and_values(rollout, gamma, n):
+    """y is linear in r and V: d y_t / d r_{t+k} = gamma^k inside t's window, d y_t / d V = the
+    bootstrap's gamma^m or 0; autograd must reach both (no saved tensor changed in place)."""
+    rewards, next_values, terminated, episode_end = rollout
+    direction = torch.randn(rewards.shape, dtype=torch.float64,
+                            generator=torch.Generator().manual_seed(int(1e6 * gamma) + n))
+    grads = []
+    for targets in (n_step_returns, brute_force_n_step):
+        r, v = rewards.clone().requires_grad_(), next_values.clone().requires_grad_()
+        y = targets(r, v, terminated, episode_end, gamma, n)
+        grads.append(torch.autograd.grad((y * direction).sum(), (r, v), materialize_grads=True))
+    assert all(close(got, want, atol=1e-12) for got, want in zip(*grads))
+    assert grads[0][0].abs().sum() > 0  # r_t enters y_t with weight 1: a gradient to compare
+
+
 @given(rollouts(), st.floats(0.0, 1.0))
 def test_one_step_returns_are_td_targets(rollout, gamma):
     rewards, next_values, terminated, episode_end = rollout
