@@ -160,7 +160,8 @@ def floor_table():
                      f"| {r['ours_s'] / r['floor_s']:.2f} | {sb3('sb3_s', '{:.1f}')} "
                      f"| {sb3('floor_over_sb3', '{:.2f}')} | {sb3('ours_over_sb3', '{:.2f}')} "
                      f"| {r['ours_eval']:.1f} / {sb3('sb3_eval', '{:.1f}')} "
-                     f"| {s['commit']}{stale} | {run_on(s)} |")
+                     f"| {r.get('commit', s['commit'])}{stale} "
+                     f"| {run_on(r if 'date' in r else s)} |")  # older files: the run's, at the top
     return lines
 
 

@@ -27,7 +27,8 @@ logs and checks to that loop, no room to meet the target at these settings; well
 the gap is our overhead. ours / floor measures that overhead for every file.
 
     python benchmarks/speed_floor.py     # every pair: about 20-25 min on 2 cores (estimated below)
-    python benchmarks/speed_floor.py --pairs ppo dqn ddpg         # 14-17 min on 2 cores here
+    python benchmarks/speed_floor.py --pairs ppo dqn ddpg         # 14-17 min on 2 cores here;
+                                                # the other pairs keep their rows in the JSON
     python benchmarks/speed_floor.py --pairs trpo --no-train      # the floor only: 5-10 s a pair
 
 The estimate: about 1 min of floor timings (5-10 s a pair with --no-train), 14-17 min for ppo,
@@ -402,13 +403,14 @@ def a3c_floor():
     """a3c.py's defaults at 200k steps with --num-workers 1 (the pair's command: compare.py's
     a3c pair runs 2 Hogwild workers, whose updates depend on the OS's scheduling): one worker
     does all the work. Per env step, a forward pass of pi on the one observation to act (no
-    gradient: the update recomputes the segment's forward pass in one batch, as the file does). Per segment of 20 steps (t_max), one
-    gradient step: V(s_T) (no gradient, the bootstrap), pi and V on the 20 states, the summed
-    policy, 0.01 x entropy and 0.5 x value losses, the norm clipped to 40, the step size
-    annealed, SharedAdam's step (Adam on its single-tensor path, foreach=False). With one
-    worker the local and shared parameters are the same: the file's copies between them per
-    segment are left out. Counts: every segment 20 steps long; each episode that ends inside
-    a segment makes a shorter one, so a run makes more updates than counted here."""
+    gradient: the update recomputes the segment's forward pass in one batch, as the file does).
+    Per segment of 20 steps (t_max), one gradient step: V(s_T) (no gradient, the bootstrap), pi
+    and V on the 20 states, the summed policy, 0.01 x entropy and 0.5 x value losses, the norm
+    clipped to 40, the step size annealed, SharedAdam's step (Adam on its single-tensor path,
+    foreach=False). With one worker the local and shared parameters are the same: the file's
+    copies between them per segment are left out. Counts: every segment 20 steps long; each
+    episode that ends inside a segment makes a shorter one, so a run makes more updates than
+    counted here."""
     actor, critic = policy_and_value()
     params = [*actor.parameters(), *critic.parameters()]
     opt = torch.optim.Adam(params, lr=1e-3, foreach=False)
@@ -507,9 +509,22 @@ def main():
             print(line, flush=True)
         out["pairs"][name] = row
     if not args.no_train:
+        if os.path.exists(RESULTS):  # the pairs not run keep their rows, with their own run's
+            with open(RESULTS) as fh:  # commit, date and machine
+                out = merged(json.load(fh), out)
         with open(RESULTS, "w") as fh:
             json.dump(out, fh, indent=1)
         print(f"wrote {os.path.relpath(RESULTS, ROOT)}")
+
+
+def merged(old, new):
+    """new's pairs, and old's pairs that new did not run, in PAIRS' order. Every pair carries the
+    commit, date and machine of the run that made it (old files have them only at the top)."""
+    run = lambda doc: {k: doc[k] for k in ("commit", "date", "machine")}
+    pairs = {**{name: {**run(old), **row} for name, row in old["pairs"].items()},
+             **{name: {**run(new), **row} for name, row in new["pairs"].items()}}
+    return {**run(new), "pairs": {name: pairs[name] for name in PAIRS if name in pairs}}
+
 
 if __name__ == "__main__":
     main()

@@ -88,3 +88,17 @@ def test_the_floor_is_the_sum_of_its_timed_parts():
     out = speed_floor.time_floor(f)
     assert calls.count("grad") == 10 + 2 and calls.count("env") == 20 + 4  # and the warm-ups
     assert out["floor_s"] == pytest.approx(3 * out["grad_s"] + 1000 * out["env_s"])
+
+
+def test_a_run_of_some_pairs_keeps_the_others_rows_with_their_own_run():
+    run = lambda commit: {"commit": commit, "date": f"day {commit}", "machine": f"cpu {commit}"}
+    old = {**run("a"), "pairs": {"dqn": {"ours_s": 1.0}, "ppo": {"ours_s": 2.0},
+                                 "a3c": {**run("z"), "ours_s": 3.0}}}  # from a merge before
+    new = {**run("b"), "pairs": {"dqn": {"ours_s": 4.0}, "gae": {"ours_s": 5.0}}}
+    out = speed_floor.merged(old, new)
+    assert {k: out[k] for k in ("commit", "date", "machine")} == run("b")
+    assert list(out["pairs"]) == [p for p in speed_floor.PAIRS if p in ("ppo", "dqn", "gae", "a3c")]
+    assert out["pairs"]["ppo"] == {**run("a"), "ours_s": 2.0}  # kept, with the run that made it
+    assert out["pairs"]["a3c"] == {**run("z"), "ours_s": 3.0}
+    assert out["pairs"]["dqn"] == {**run("b"), "ours_s": 4.0}  # replaced by the new run's
+    assert out["pairs"]["gae"] == {**run("b"), "ours_s": 5.0}
