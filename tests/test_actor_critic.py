@@ -272,6 +272,32 @@ def test_critic_update_is_a_semi_gradient(shared_trunk, n):
 
 
 @pytest.mark.parametrize("shared_trunk", [False, True])
+@pytest.mark.parametrize("space", [gym.spaces.Discrete(3), gym.spaces.Box(-1, 1, (2,))],
+                         ids=["discrete", "gaussian"])
+def test_agent_gives_its_distributions_numbers_and_draws(space, shared_trunk):
+    """forward's log pi(a|s) and entropy, and act's draws and greedy actions, are bit for bit
+    those of torch's Categorical / Normal on the same outputs (no object is built for them)."""
+    torch.manual_seed(0)
+    agent, obs = ActorCritic(4, space, 16, shared_trunk, -0.5), torch.randn(64, 4)
+    for p in agent.parameters():
+        p.data.normal_()  # far from uniform: every action has its own log pi
+    out = agent.policy_net(agent.trunk(obs))
+    normal = lambda: torch.distributions.Normal(out, agent.log_std.exp())
+    dist = (torch.distributions.Categorical(logits=out) if agent.discrete else
+            torch.distributions.Independent(normal(), 1))
+    torch.manual_seed(1)
+    actions = agent.act(obs)
+    torch.manual_seed(1)
+    assert torch.equal(actions, dist.sample())  # the same random numbers, the same draws
+    assert len(actions.unique(dim=0)) > 1  # the draws vary: the check compares something
+    log_probs, entropy, values = agent(obs, actions)
+    assert torch.equal(log_probs, dist.log_prob(actions)) and torch.equal(entropy, dist.entropy())
+    assert torch.equal(values, agent.value(obs))
+    greedy = dist.logits.argmax(-1) if agent.discrete else dist.mean
+    assert torch.equal(agent.act(obs, deterministic=True), greedy)
+
+
+@pytest.mark.parametrize("shared_trunk", [False, True])
 def test_advantage_is_a_constant_to_the_actor(shared_trunk):
     """The policy loss moves no critic parameter: grad log pi(a|s) A, with A held fixed."""
     torch.manual_seed(0)
