@@ -139,6 +139,10 @@ def compare_table():
     return lines + ([""] + notes if notes else [])
 
 
+def best_of(runs):  # speed_floor.py --repeats: each side's fastest of its runs counts
+    return f" (best of {len(runs)})" if runs and len(runs) > 1 else ""
+
+
 def floor_table():
     """Markdown lines of benchmarks/results/speed_floor.json (benchmarks/speed_floor.py): per
     pair the floor, ours and ours / floor, and sb3's time where sb3 has the algorithm."""
@@ -156,8 +160,9 @@ def floor_table():
         env_unit = f" ({r['env_unit']})" if r.get("env_unit") else ""
         lines.append(f"| {name} | {r['ours_command']} | {r['gradient_steps']:,}{unit} "
                      f"| {r['grad_s'] * 1e3:.2f} | {r['env_steps']:,}{env_unit} "
-                     f"| {r['env_s'] * 1e3:.3f} | {r['floor_s']:.1f} | {r['ours_s']:.1f} "
-                     f"| {r['ours_s'] / r['floor_s']:.2f} | {sb3('sb3_s', '{:.1f}')} "
+                     f"| {r['env_s'] * 1e3:.3f} | {r['floor_s']:.1f} | {r['ours_s']:.1f}"
+                     f"{best_of(r.get('ours_runs_s'))} | {r['ours_s'] / r['floor_s']:.2f} "
+                     f"| {sb3('sb3_s', '{:.1f}')}{best_of(r.get('sb3_runs_s'))} "
                      f"| {sb3('floor_over_sb3', '{:.2f}')} | {sb3('ours_over_sb3', '{:.2f}')} "
                      f"| {r['ours_eval']:.1f} / {sb3('sb3_eval', '{:.1f}')} "
                      f"| {r.get('commit', s['commit'])}{stale} "

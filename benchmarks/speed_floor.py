@@ -19,23 +19,28 @@ gae (gae.py, 300k), reinforce (reinforce.py, 500k) and a3c (a3c.py --num-workers
 worker doing all the work, so that ours and the floor do the same; compare.py's pair runs 2
 Hogwild workers). Each floor function's docstring says what it counts and how.
 
-Then it trains our file once (one seed) and, where sb3 has the algorithm (ppo, dqn, ddpg, a2c,
-trpo: sb3_side_by_side.py), sb3 once, in this run, and prints floor, ours and ours / floor, and
-for those pairs sb3's time and floor and ours as fractions of it. The floor is not a proven
-bound, but a floor near or above 0.5 of sb3's time leaves an algorithm file, which adds storage,
-logs and checks to that loop, no room to meet the target at these settings; well below it,
-the gap is our overhead. ours / floor measures that overhead for every file.
+Then it trains our file (one seed) and, where sb3 has the algorithm (ppo, dqn, ddpg, a2c, trpo:
+sb3_side_by_side.py), sb3, each --repeats times (3 unless given), alternating, and counts each
+side's fastest run, as the floor counts its fastest timing: the least disturbed by other load.
+(One run of ours against the floor's best measured the VM's speed drift, up to a third within
+the hour here, as much as our overhead.) Every run's time is kept: ours_runs_s, sb3_runs_s. It prints floor, ours and ours / floor, and for those pairs sb3's
+time and floor and ours as fractions of it. The floor is not a proven bound, but a floor near or
+above 0.5 of sb3's time leaves an algorithm file, which adds storage, logs and checks to that
+loop, no room to meet the target at these settings; well below it, the gap is our overhead.
+ours / floor measures that overhead for every file.
 
-    python benchmarks/speed_floor.py     # every pair: about 20-25 min on 2 cores (estimated below)
-    python benchmarks/speed_floor.py --pairs ppo dqn ddpg         # 14-17 min on 2 cores here;
+    python benchmarks/speed_floor.py     # every pair, 3 runs a side: about an hour on 2 cores
+    python benchmarks/speed_floor.py --pairs ppo dqn ddpg         # about 45 min of that;
                                                 # the other pairs keep their rows in the JSON
+    python benchmarks/speed_floor.py --pairs trpo npg --repeats 1    # one run a side: 2-3 min
     python benchmarks/speed_floor.py --pairs trpo --no-train      # the floor only: 5-10 s a pair
 
-The estimate: about 1 min of floor timings (5-10 s a pair with --no-train), 14-17 min for ppo,
-dqn and ddpg (measured), and about 6 min for the others: our files' mean_train_time_s in their
-benchmarks/results rows (a2c 44 s, trpo 17, npg 17, gae 22, reinforce 26, a3c with one worker
-105 at 200k, scaled from 79 at 150k) plus sb3's A2C and TRPO (about 48 and 31 s, scaled by the
-ratios in compare_a2c.json and compare_trpo.json), plus each run's start and evaluation.
+The estimate, per run of each side: about 1 min of floor timings (5-10 s a pair with
+--no-train), 14-17 min for ppo, dqn and ddpg (measured with one run a side), and about 6 min
+for the others: our files' mean_train_time_s in their benchmarks/results rows (a2c 44 s, trpo
+17, npg 17, gae 22, reinforce 26, a3c with one worker 105 at 200k, scaled from 79 at 150k) plus
+sb3's A2C and TRPO (about 48 and 31 s, scaled by the ratios in compare_a2c.json and
+compare_trpo.json), plus each run's start and evaluation.
 """
 import argparse
 import json
@@ -469,12 +474,28 @@ def time_floor(f):
     return out
 
 
+def best_of_runs(commands, repeats):
+    """Run each command `repeats` times, alternating (A B A B ...: both sides meet the same load
+    and drift); returns, per command, the result of its fastest run (the least disturbed, as the
+    floor is the best of its timings) with `runs_s`, every run's train_time_s, in order."""
+    results = [[] for _ in commands]
+    for _ in range(repeats):
+        for runs, cmd in zip(results, commands):
+            runs.append(last_json_line(cmd))
+    return [{**min(runs, key=lambda r: r["train_time_s"]),
+             "runs_s": [r["train_time_s"] for r in runs]} for runs in results]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pairs", nargs="+", choices=sorted(PAIRS), default=list(PAIRS))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="training runs of ours (and of sb3), alternating; the best counts")
     parser.add_argument("--no-train", action="store_true", help="time the floor only")
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error(f"--repeats must be >= 1, not {args.repeats}")
     torch.set_num_threads(1)  # as compare.py: one core per run, both sides
     torch.manual_seed(0)
     out = {"machine": common.machine(), "commit": common.git_commit(),
@@ -490,22 +511,27 @@ def main():
               f"{f['floor_s']:.1f} s", flush=True)
         if not args.no_train:
             run_dir = os.path.join(ROOT, "benchmarks", "out", "speed_floor", name)
-            ours = last_json_line([sys.executable, *ours_cmd, "--seed", str(args.seed),
-                                   "--quiet", "--run-dir", run_dir])
-            row.update(ours_s=ours["train_time_s"], ours_eval=ours["eval_return_mean"],
-                       ours_over_floor=round(ours["train_time_s"] / f["floor_s"], 3))
-            line = (f"  ours {ours['train_time_s']:.1f} s (eval {ours['eval_return_mean']:.1f}):"
-                    f" ours / floor {row['ours_over_floor']:.2f}")
+            commands = [[sys.executable, *ours_cmd, "--seed", str(args.seed), "--quiet",
+                         "--run-dir", run_dir]]
             if sb3_algo:
-                sb3 = last_json_line([sys.executable, os.path.join(
+                commands.append([sys.executable, os.path.join(
                     ROOT, "benchmarks", "sb3_side_by_side.py"), "--algo", sb3_algo, "--seed",
                     str(args.seed)])
-                sb3_s = sb3["train_time_s"]
-                row.update(sb3_s=sb3_s, sb3_eval=sb3["eval_return_mean"],
+            ours, *sb3 = best_of_runs(commands, args.repeats)
+            row.update(ours_s=ours["train_time_s"], ours_runs_s=ours["runs_s"],
+                       ours_eval=ours["eval_return_mean"],
+                       ours_over_floor=round(ours["train_time_s"] / f["floor_s"], 3))
+            line = (f"  ours {ours['train_time_s']:.1f} s (runs {ours['runs_s']}; eval "
+                    f"{ours['eval_return_mean']:.1f}): ours / floor {row['ours_over_floor']:.2f}")
+            if sb3:
+                sb3_s = sb3[0]["train_time_s"]
+                row.update(sb3_s=sb3_s, sb3_runs_s=sb3[0]["runs_s"],
+                           sb3_eval=sb3[0]["eval_return_mean"],
                            floor_over_sb3=round(f["floor_s"] / sb3_s, 3),
                            ours_over_sb3=round(ours["train_time_s"] / sb3_s, 3))
-                line += (f"; sb3 {sb3_s:.1f} s (eval {sb3['eval_return_mean']:.1f}): floor / "
-                         f"sb3 {row['floor_over_sb3']:.2f}, ours / sb3 {row['ours_over_sb3']:.2f}")
+                line += (f"; sb3 {sb3_s:.1f} s (runs {sb3[0]['runs_s']}; eval "
+                         f"{sb3[0]['eval_return_mean']:.1f}): floor / sb3 "
+                         f"{row['floor_over_sb3']:.2f}, ours / sb3 {row['ours_over_sb3']:.2f}")
             print(line, flush=True)
         out["pairs"][name] = row
     if not args.no_train:
