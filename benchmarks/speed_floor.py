@@ -237,11 +237,11 @@ def a2c_floor():
     """actor_critic.py's defaults (A2C, batch mode) at 500k steps: 8 envs (SAME_STEP autoreset)
     x 5-step rollouts; per rollout one gradient step of the summed policy and 0.5 x value loss
     on all 40 transitions ([5, 8]), with V(s_{t+1}) of the 40 next states computed first (no
-    gradient), the gradient norm clipped to 0.5, Adam (eps 1e-5, not fused). ent_coef 0.
-    Every rollout is 40 env steps, whatever the episodes do: exact counts."""
+    gradient), the gradient norm clipped to 0.5, Adam (eps 1e-5, foreach, as the file's).
+    ent_coef 0. Every rollout is 40 env steps, whatever the episodes do: exact counts."""
     actor, critic = policy_and_value()
     params = [*actor.parameters(), *critic.parameters()]
-    opt = torch.optim.Adam(params, lr=7e-4, eps=1e-5)
+    opt = torch.optim.Adam(params, lr=7e-4, eps=1e-5, foreach=True)
     obs, next_obs, act = torch.randn(5, 8, 4), torch.randn(5, 8, 4), torch.randint(0, 2, (5, 8))
     ret = torch.randn(5, 8)  # the n-step returns, bootstrapped from V(next_obs)
 
@@ -273,11 +273,11 @@ def trust_region_floor(line_search):
     backward pass through that graph, + damping 0.1 v); the step sqrt(2 x 0.01 / g'x) x; TRPO:
     ONE line-search candidate (a forward pass: surrogate and KL, accepted or not), though the
     file may try up to 10; NPG: none. Then V's regression: 10 epochs x 8 minibatches of 128,
-    Adam (not fused). The bare loop reuses the KL's gradient graph across the Fisher-vector
-    products (the file builds it anew in each) and leaves out the CG residual (a diagnostic)."""
+    Adam (fused, as the file's). Like the file, it reuses the KL's gradient graph across the
+    Fisher-vector products; it leaves out the CG residual (a diagnostic)."""
     actor, critic = policy_and_value()
     params = list(actor.parameters())
-    value_opt = torch.optim.Adam(critic.parameters(), lr=1e-3)
+    value_opt = torch.optim.Adam(critic.parameters(), lr=1e-3, fused=True)
     obs, next_obs, act = torch.randn(1024, 4), torch.randn(1024, 4), torch.randint(0, 2, (1024,))
     adv, ret = torch.randn(1024), torch.randn(1024)
 

@@ -334,6 +334,23 @@ def test_gae_bootstraps_truncation_not_termination():
     assert torch.allclose(adv, expected, rtol=0, atol=1e-12)
 
 
+def test_act_draws_as_categorical_does_and_greedy_is_argmax():
+    """act() skips the Categorical object: softmax(logits) is its probs up to rounding, so one
+    seed gives the same draws (1000 states, logits spread over [-8, 8])."""
+    torch.manual_seed(0)
+    policy = nt.Policy(4, gym.spaces.Discrete(3), 16, 0.0)
+    obs = 4 * torch.randn(1000, 4)
+    with torch.no_grad():
+        policy.net[-1].weight.mul_(20)  # far from uniform, where draws tell more
+        logits = policy.net(obs)
+        torch.manual_seed(1)
+        drawn = policy.act(obs)
+        torch.manual_seed(1)
+        assert torch.equal(drawn, torch.distributions.Categorical(logits=logits).sample())
+        assert torch.equal(policy.act(obs, deterministic=True), logits.argmax(-1))
+    assert 0.1 < logits.softmax(-1).max(-1).values.mean() < 0.99 and len(drawn.unique()) == 3
+
+
 def test_rollout_records_true_final_observations_and_no_reset_steps():
     """Replays each env alone: every recorded (s_t, a_t, r_t, s_{t+1}) is a real transition,
     with s_{t+1} the final observation (not the next episode's first) where an episode ended."""
