@@ -23,11 +23,12 @@ Then it trains our file (one seed) and, where sb3 has the algorithm (ppo, dqn, d
 sb3_side_by_side.py), sb3, each --repeats times (3 unless given), alternating, and counts each
 side's fastest run, as the floor counts its fastest timing: the least disturbed by other load.
 (One run of ours against the floor's best measured the VM's speed drift, up to a third within
-the hour here, as much as our overhead.) Every run's time is kept: ours_runs_s, sb3_runs_s. It prints floor, ours and ours / floor, and for those pairs sb3's
-time and floor and ours as fractions of it. The floor is not a proven bound, but a floor near or
-above 0.5 of sb3's time leaves an algorithm file, which adds storage, logs and checks to that
-loop, no room to meet the target at these settings; well below it, the gap is our overhead.
-ours / floor measures that overhead for every file.
+the hour here, as much as our overhead.) Every run's time is kept: ours_runs_s, sb3_runs_s. It
+prints floor, ours and ours / floor, and for those pairs sb3's time and floor and ours as
+fractions of it. The floor is not a proven bound, but a floor near or above 0.5 of sb3's time
+leaves an algorithm file, which adds storage, logs and checks to that loop, no room to meet the
+target at these settings; well below it, the gap is our overhead. ours / floor measures that
+overhead for every file.
 
     python benchmarks/speed_floor.py     # every pair, 3 runs a side: about an hour on 2 cores
     python benchmarks/speed_floor.py --pairs ppo dqn ddpg         # about 45 min of that;
