@@ -20,15 +20,15 @@ worker doing all the work, so that ours and the floor do the same; compare.py's 
 Hogwild workers). Each floor function's docstring says what it counts and how.
 
 Then it trains our file (one seed) and, where sb3 has the algorithm (ppo, dqn, ddpg, a2c, trpo:
-sb3_side_by_side.py), sb3, each --repeats times (3 unless given), alternating, and counts each
-side's fastest run, as the floor counts its fastest timing: the least disturbed by other load.
-(One run of ours against the floor's best measured the VM's speed drift, up to a third within
-the hour here, as much as our overhead.) Every run's time is kept: ours_runs_s, sb3_runs_s. It
-prints floor, ours and ours / floor, and for those pairs sb3's time and floor and ours as
-fractions of it. The floor is not a proven bound, but a floor near or above 0.5 of sb3's time
-leaves an algorithm file, which adds storage, logs and checks to that loop, no room to meet the
-target at these settings; well below it, the gap is our overhead. ours / floor measures that
-overhead for every file.
+sb3_side_by_side.py), sb3, each --repeats times (3 unless given), alternating, timing the floor
+anew (fresh networks and env) before each round, and counts each side's fastest, the floor's
+too: the least disturbed by other load. (One run of ours against one floor timing measured the
+VM's speed drift, up to a third within the hour here, as much as our overhead.) Every time is
+kept: floor_runs_s, ours_runs_s, sb3_runs_s. It prints floor, ours and ours / floor, and for
+those pairs sb3's time and floor and ours as fractions of it. The floor is not a proven bound,
+but a floor near or above 0.5 of sb3's time leaves an algorithm file, which adds storage, logs
+and checks to that loop, no room to meet the target at these settings; well below it, the gap
+is our overhead. ours / floor measures that overhead for every file.
 
     python benchmarks/speed_floor.py     # every pair, 3 runs a side: about an hour on 2 cores
     python benchmarks/speed_floor.py --pairs ppo dqn ddpg         # about 45 min of that;
@@ -475,12 +475,15 @@ def time_floor(f):
     return out
 
 
-def best_of_runs(commands, repeats):
+def best_of_runs(commands, repeats, between=lambda: None):
     """Run each command `repeats` times, alternating (A B A B ...: both sides meet the same load
-    and drift); returns, per command, the result of its fastest run (the least disturbed, as the
-    floor is the best of its timings) with `runs_s`, every run's train_time_s, in order."""
+    and drift), calling between() before every round but the first; returns, per command, the
+    result of its fastest run (the least disturbed, as the floor is the best of its timings)
+    with `runs_s`, every run's train_time_s, in order."""
     results = [[] for _ in commands]
-    for _ in range(repeats):
+    for k in range(repeats):
+        if k:
+            between()
         for runs, cmd in zip(results, commands):
             runs.append(last_json_line(cmd))
     return [{**min(runs, key=lambda r: r["train_time_s"]),
@@ -503,13 +506,16 @@ def main():
            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "pairs": {}}
     for name in args.pairs:
         floor_fn, ours_cmd, sb3_algo = PAIRS[name]
-        f = time_floor(floor_fn())
-        row = {k: round(v, 6) if isinstance(v, float) else v for k, v in f.items()}
-        row["ours_command"] = " ".join(ours_cmd)
-        row["ours_sha256"] = common.file_sha256(ours_cmd[0][:-3])  # the file ours ran
-        print(f"{name}: {f['gradient_steps']} {f['unit']} x {f['grad_s'] * 1e3:.2f} ms + "
-              f"{f['env_steps']} {f['env_unit']} x {f['env_s'] * 1e3:.3f} ms = floor "
-              f"{f['floor_s']:.1f} s", flush=True)
+        floors = []
+
+        def time_the_floor():  # fresh networks and env each time, timed before each round
+            floors.append(f := time_floor(floor_fn()))
+            print(f"{name}: {f['gradient_steps']} {f['unit']} x {f['grad_s'] * 1e3:.2f} ms + "
+                  f"{f['env_steps']} {f['env_unit']} x {f['env_s'] * 1e3:.3f} ms = floor "
+                  f"{f['floor_s']:.1f} s", flush=True)
+
+        time_the_floor()
+        ours = sb3 = None
         if not args.no_train:
             run_dir = os.path.join(ROOT, "benchmarks", "out", "speed_floor", name)
             commands = [[sys.executable, *ours_cmd, "--seed", str(args.seed), "--quiet",
@@ -518,7 +524,13 @@ def main():
                 commands.append([sys.executable, os.path.join(
                     ROOT, "benchmarks", "sb3_side_by_side.py"), "--algo", sb3_algo, "--seed",
                     str(args.seed)])
-            ours, *sb3 = best_of_runs(commands, args.repeats)
+            ours, *sb3 = best_of_runs(commands, args.repeats, between=time_the_floor)
+        f = min(floors, key=lambda x: x["floor_s"])  # each side's best, the floor's too
+        row = {k: round(v, 6) if isinstance(v, float) else v for k, v in f.items()}
+        row.update(floor_runs_s=[round(x["floor_s"], 3) for x in floors],
+                   ours_command=" ".join(ours_cmd),
+                   ours_sha256=common.file_sha256(ours_cmd[0][:-3]))  # the file ours ran
+        if ours is not None:
             row.update(ours_s=ours["train_time_s"], ours_runs_s=ours["runs_s"],
                        ours_eval=ours["eval_return_mean"],
                        ours_over_floor=round(ours["train_time_s"] / f["floor_s"], 3))

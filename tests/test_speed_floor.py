@@ -104,7 +104,9 @@ def test_a_run_of_some_pairs_keeps_the_others_rows_with_their_own_run():
     assert out["pairs"]["gae"] == {**run("b"), "ours_s": 5.0}
 
 
-def test_each_side_counts_its_fastest_run_and_the_runs_alternate(monkeypatch):
+def test_each_side_counts_its_fastest_run_and_the_runs_alternate_with_floor_timings(monkeypatch):
+    """The floor is timed before the first round (by main) and between rounds: every side
+    meets the same drift."""
     times = {"ours": iter([3.0, 2.0, 2.5]), "sb3": iter([4.0, 5.0, 3.5])}
     calls = []
 
@@ -114,7 +116,8 @@ def test_each_side_counts_its_fastest_run_and_the_runs_alternate(monkeypatch):
         return {"train_time_s": t, "eval_return_mean": 10 * t}
 
     monkeypatch.setattr(speed_floor, "last_json_line", run)
-    ours, sb3 = speed_floor.best_of_runs([["ours"], ["sb3"]], repeats=3)
-    assert calls == ["ours", "sb3"] * 3  # both sides meet the same drift
+    ours, sb3 = speed_floor.best_of_runs([["ours"], ["sb3"]], repeats=3,
+                                         between=lambda: calls.append("floor"))
+    assert calls == ["ours", "sb3", "floor", "ours", "sb3", "floor", "ours", "sb3"]
     assert ours == {"train_time_s": 2.0, "eval_return_mean": 20.0, "runs_s": [3.0, 2.0, 2.5]}
     assert sb3 == {"train_time_s": 3.5, "eval_return_mean": 35.0, "runs_s": [4.0, 5.0, 3.5]}
