@@ -149,7 +149,8 @@ def test_a_row_run_since_the_table_ran_the_short_command():
         flags.discard("--total-timesteps")  # a row gives its budget
         assert not flags & set(command), (path, command)
         rerun.append(os.path.basename(path)[:-5])
-    assert {"npg_trpo_trpo_pendulum", "npg_trpo_npg_pendulum", "compare_trpo_pendulum"} <= set(rerun)
+    assert {"npg_trpo_trpo_pendulum", "npg_trpo_npg_pendulum",
+            "compare_trpo_pendulum"} <= set(rerun)
 
 
 @pytest.mark.parametrize("row", shrunk_rows(), ids=lambda row: row[0])
