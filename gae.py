@@ -150,10 +150,9 @@ class Policy(nn.Module):
             self.net(obs), self.log_std.exp(), validate_args=False), 1, validate_args=False)
 
     def act(self, obs, deterministic=False):
-        if self.discrete and not deterministic:  # Categorical(logits).sample(), the same draw,
-            logits = self.net(obs)  # without building the object: a cost at every env step
-            log_pi = logits - logits.logsumexp(-1, keepdim=True)  # as Categorical normalises
-            return torch.multinomial(log_pi.softmax(-1), 1).squeeze(-1)
+        if self.discrete and not deterministic:  # a ~ softmax(logits), without Categorical's
+            # object and logsumexp: a cost at every env step, and the probabilities the same
+            return torch.multinomial(self.net(obs).softmax(-1), 1).squeeze(-1)  # up to rounding
         dist = self(obs)
         if not deterministic:
             return dist.sample()
@@ -207,7 +206,7 @@ def collect_rollout(envs, policy, value_net, normalize, state, num_steps, device
         real = ~state["resetting"]
         for lst, x in ((actions, action), (rewards, reward), (terminated, term),
                        (episode_end, term | trunc), (valid, real)):
-            lst.append(torch.as_tensor(x, device=device))
+            lst.append(x)  # numpy arrays (the action a tensor): one conversion at the end
         steps += int(real.sum())
         state["ep_return"] += np.where(real, reward, 0.0)
         state["ep_length"] += real
@@ -220,10 +219,11 @@ def collect_rollout(envs, policy, value_net, normalize, state, num_steps, device
     all_obs = normalize(torch.stack(raw_obs))  # [T+1, N, obs_dim]; the statistics are frozen
     with torch.no_grad():
         all_values = value_net(all_obs).squeeze(-1)  # [T+1, N]
+    stack = lambda xs: torch.as_tensor(np.stack(xs), device=device)
     batch = {"obs": all_obs[:-1], "raw_obs": torch.stack(raw_obs[:-1]),
              "actions": torch.stack(actions),
-             "rewards": torch.stack(rewards).float(), "terminated": torch.stack(terminated),
-             "episode_end": torch.stack(episode_end), "valid": torch.stack(valid),
+             "rewards": stack(rewards).float(), "terminated": stack(terminated),
+             "episode_end": stack(episode_end), "valid": stack(valid),
              "values": all_values[:-1], "next_values": all_values[1:]}  # each [T, N, ...]
     return batch, episodes
 

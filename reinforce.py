@@ -211,10 +211,9 @@ class Policy(nn.Module):
         return torch.distributions.Independent(normal, 1)
 
     def act(self, obs, deterministic=False):
-        if self.discrete and not deterministic:  # Categorical(logits).sample(), the same draw,
-            logits = self.net(obs)  # without building the object: a cost at every env step
-            log_pi = logits - logits.logsumexp(-1, keepdim=True)  # as Categorical normalises
-            return torch.multinomial(log_pi.softmax(-1), 1).squeeze(-1)
+        if self.discrete and not deterministic:  # a ~ softmax(logits), without Categorical's
+            # object and logsumexp: a cost at every env step, and the probabilities the same
+            return torch.multinomial(self.net(obs).softmax(-1), 1).squeeze(-1)  # up to rounding
         dist = self(obs)
         if not deterministic:
             return dist.sample()

@@ -7,7 +7,8 @@ from hypothesis import HealthCheck, settings
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # the algorithm files live at the top level
 # tests/support/: the exact-MDP harness (mdp.py), test envs (envs.py), a pseudo-terminal
-# (terminal.py); imported as `from mdp import ...`. Not test files themselves.
+# (terminal.py), checks of a Policy (policies.py); imported as `from mdp import ...`. Not test
+# files themselves.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "support"))
 
 # CI: derandomized (the same examples every run) and no per-example deadline, since

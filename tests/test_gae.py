@@ -19,6 +19,7 @@ from hypothesis import given, strategies as st
 import gae
 from gae import compute_gae
 from cli import refused
+from policies import check_act_draws_as_categorical_does
 from mdp import (enumerate_trajectories, exact_grad_J, exact_values, expected_gradient,
                  gradient_variance, policy_probs, random_mdp, random_theta)
 from envs import CARTPOLE_RANDOM_BEST_MEAN_OF_10, best_mean_return, register_reach_env
@@ -334,3 +335,7 @@ def test_step_sizes_decay_linearly_to_zero_with_anneal_lr(anneal, tmp_path, caps
     assert len(rows) >= 10 and (not anneal or float(rows[-1]["learning_rate"]) < 0.0002)
     # without --norm-obs the statistics stay as they were made (and unused)
     assert torch.load(tmp_path / "run" / "model.pt", weights_only=True)["obs_norm"]["count"] == 0
+
+
+def test_act_draws_as_categorical_does_and_greedy_is_argmax():
+    check_act_draws_as_categorical_does(gae)

@@ -18,6 +18,7 @@ from torch.nn.utils import parameters_to_vector
 
 import npg_trpo as nt
 from cli import refused
+from policies import check_act_draws_as_categorical_does
 from mdp import (enumerate_trajectories, exact_grad_J, exact_values, expected_gradient,
                  policy_probs, random_mdp, random_theta)
 
@@ -335,21 +336,7 @@ def test_gae_bootstraps_truncation_not_termination():
 
 
 def test_act_draws_as_categorical_does_and_greedy_is_argmax():
-    """act() skips the Categorical object: softmax(logits) is its probs up to rounding (here
-    not bit for bit: Categorical normalises the logits first), and one seed draws the same
-    actions from both on 1000 states with logits from about -14 to 16."""
-    torch.manual_seed(0)
-    policy = nt.Policy(4, gym.spaces.Discrete(3), 16, 0.0)
-    obs = 4 * torch.randn(1000, 4)
-    with torch.no_grad():
-        policy.net[-1].weight.mul_(20)  # far from uniform, where draws tell more
-        logits = policy.net(obs)
-        torch.manual_seed(1)
-        drawn = policy.act(obs)
-        torch.manual_seed(1)
-        assert torch.equal(drawn, torch.distributions.Categorical(logits=logits).sample())
-        assert torch.equal(policy.act(obs, deterministic=True), logits.argmax(-1))
-    assert 0.1 < logits.softmax(-1).max(-1).values.mean() < 0.99 and len(drawn.unique()) == 3
+    check_act_draws_as_categorical_does(nt)
 
 
 def test_rollout_records_true_final_observations_and_no_reset_steps():

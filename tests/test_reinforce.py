@@ -16,6 +16,7 @@ from torch.func import vmap
 import reinforce
 from cli import refused
 from envs import register_reach_env
+from policies import check_act_draws_as_categorical_does
 from mdp import (enumerate_trajectories, exact_grad_J, expected_gradient, gradient_variance,
                  per_trajectory_gradients, policy_probs, random_mdp, random_theta)
 from reinforce import (discounted_returns, off_policy_surrogate, optimal_baseline,
@@ -434,3 +435,7 @@ def test_every_variant_trains_and_logs_finite_losses(flags, tmp_path, capsys):
              "--eval-episodes", "1", "--run-dir", str(tmp_path))
     rows = open(tmp_path / "updates.csv").read().splitlines()[1:]
     assert rows and all(np.isfinite(float(x)) for row in rows for x in row.split(","))
+
+
+def test_act_draws_as_categorical_does_and_greedy_is_argmax():
+    check_act_draws_as_categorical_does(reinforce)
