@@ -201,11 +201,12 @@ class ActorCritic(nn.Module):
 
     def act(self, obs, deterministic=False):
         features = self.trunk(obs)  # acting needs no V(s): a third of the forward pass
-        if self.discrete:  # Categorical(logits).sample() or its mode: the same draws and actions
-            log_pi = self.log_pi(features)
+        if self.discrete:  # a ~ softmax(logits), without Categorical's object and logsumexp: a
+            # cost at every env step, and the probabilities the same up to rounding
+            logits = self.policy_net(features)
             if deterministic:
-                return log_pi.argmax(-1)
-            return torch.multinomial(log_pi.softmax(-1), 1).squeeze(-1)
+                return logits.argmax(-1)
+            return torch.multinomial(logits.softmax(-1), 1).squeeze(-1)
         dist = self.gaussian(features)
         return dist.mean if deterministic else dist.sample()
 

@@ -275,8 +275,9 @@ def test_critic_update_is_a_semi_gradient(shared_trunk, n):
 @pytest.mark.parametrize("space", [gym.spaces.Discrete(3), gym.spaces.Box(-1, 1, (2,))],
                          ids=["discrete", "gaussian"])
 def test_agent_gives_its_distributions_numbers_and_draws(space, shared_trunk):
-    """forward's log pi(a|s) and entropy, and act's draws and greedy actions, are bit for bit
-    those of torch's Categorical / Normal on the same outputs (no object is built for them)."""
+    """forward's log pi(a|s) and entropy are bit for bit those of torch's Categorical / Normal on
+    the same outputs (no object is built for them); act's greedy actions are theirs, and one seed
+    draws the same actions (discrete: from softmax(logits), Categorical's probs up to rounding)."""
     torch.manual_seed(0)
     agent, obs = ActorCritic(4, space, 16, shared_trunk, -0.5), torch.randn(64, 4)
     for p in agent.parameters():
