@@ -138,7 +138,7 @@ class SharedAdam(torch.optim.Adam):
     every worker then steps the same statistics (Hogwild: no lock). Serially, it is Adam."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        # foreach=False: the single-tensor path updates `step` in place, which keeps it shared.
+        # foreach=False, torch's CPU default; both paths update the shared state in place
         super().__init__(params, lr, betas, eps, weight_decay, foreach=False)
         for group in self.param_groups:
             for p in group["params"]:
@@ -177,9 +177,9 @@ class ActorCritic(nn.Module):
                 hidden, hidden), nn.Tanh(), nn.Linear(hidden, out)) for out in (act_dim, 1))
         if not self.discrete:
             self.log_std = nn.Parameter(torch.full((act_dim,), init_log_std))
+        self.register_buffer("anchor", torch.empty(0), persistent=False)  # trunk's device, cheaply
 
-    def initial_state(self, batch, device):
-        """The LSTM's (h, c) at an episode's start; None for the feedforward network."""
+    def initial_state(self, batch, device):  # the LSTM's (h, c) at an episode's start, or None
         return (torch.zeros(batch, self.hidden, device=device),) * 2 if self.recurrent else None
 
     def forward(self, obs, state=None):
@@ -192,13 +192,13 @@ class ActorCritic(nn.Module):
 
     @torch.no_grad()
     def act(self, obs, state=None):  # a ~ pi(.|s) as dist.sample() draws it, at less cost: no
-        features, state = self.trunk(obs, state)  # graph, no V and no distribution object
-        out = self.pi(features)  # logits normalised as Categorical does: the same draws
-        return (torch.multinomial((out - out.logsumexp(-1, keepdim=True)).softmax(-1), 1)[:, 0]
-                if self.discrete else torch.normal(out, self.log_std.exp())), state
+        features, state = self.trunk(obs, state)  # graph, no V, no distribution object and no
+        out = self.pi(features)  # logsumexp (softmax(logits): Categorical's probs up to rounding)
+        return (torch.multinomial(out.softmax(-1), 1)[:, 0] if self.discrete
+                else torch.normal(out, self.log_std.exp())), state
 
     def trunk(self, obs, state):  # what pi and V read: the observations, or the LSTM's h_t
-        obs = torch.as_tensor(obs, dtype=torch.float32, device=next(self.parameters()).device)
+        obs = torch.as_tensor(obs, dtype=torch.float32, device=self.anchor.device)
         return self.lstm(self.encoder(obs), state) if self.recurrent else (obs, state)
 
 
@@ -217,7 +217,8 @@ def play_segment(model, env, act_space, obs, state, t_max, take_step):
         action, state = model.act(obs[None], state)
         segment["observations"].append(obs)
         segment["actions"].append(action)
-        obs, reward, terminated, truncated, _ = env.step(action[0].cpu().numpy())
+        obs, reward, terminated, truncated, _ = env.step(  # an int checks fastest
+            int(action) if model.discrete else action[0].cpu().numpy())
         segment["rewards"].append(float(reward))
         segment.update(terminated=terminated, truncated=truncated, global_step=global_step)
         if terminated or truncated:  # a segment never spans two episodes
@@ -334,8 +335,7 @@ def stop_workers(workers, stop, messages, handle, timeout=5.0):
 def train(cfg):
     """Train with A3C; return the result dict printed as the last stdout line."""
     device = setup(cfg)  # seeds the shared theta's initialisation
-    env, obs_space, act_space = make_env(cfg.env_id)
-    env.close()
+    obs_space, act_space = make_env(cfg.env_id)[1:]  # (the env itself is not needed)
     log = RunLog(cfg, ["update", "global_step", "worker"] + STAT_NAMES + ["wall_time_s"])
     shared_model = build_model(cfg, obs_space, act_space).share_memory()  # stays on the CPU
     shared = (shared_model, SharedAdam(shared_model.parameters(), lr=cfg.learning_rate),

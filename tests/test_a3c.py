@@ -180,12 +180,14 @@ class CountEnv(gym.Env):
         return np.array([self.k], np.float32), {}
 
     def step(self, action):
+        assert type(action) is int  # what play_segment passes for a Discrete space
         self.k += 1
         return np.array([self.k], np.float32), 1.0, self.k == self.terminal_at, False, {}
 
 
 class ValueIsTenTimesObs(torch.nn.Module):
     """A stub pi/V: action 0, V(s) = 10 s, and a recurrent state that counts the steps."""
+    discrete = True
 
     def __init__(self):
         super().__init__()
@@ -229,8 +231,12 @@ SPACES = [gym.spaces.Discrete(3), gym.spaces.Box(-1.0, 1.0, (2,), np.float32)]
 @pytest.mark.parametrize("recurrent", [False, True])
 @pytest.mark.parametrize("space", SPACES, ids=["discrete", "gaussian"])
 def test_act_draws_what_the_distribution_would_sample(space, recurrent):
+    """One seed, the same draws (discrete: from softmax(logits), Categorical's probs up to
+    rounding, without its logsumexp)."""
     torch.manual_seed(0)
     model = a3c.ActorCritic(4, space, 16, -0.5, recurrent)
+    for p in model.parameters():
+        p.data.normal_()  # far from uniform: every action has its own probability
     obs, state = torch.randn(256, 4), model.initial_state(1, "cpu")  # one env's 256 steps
     torch.manual_seed(1)
     action, next_state = model.act(obs, state)
@@ -240,6 +246,14 @@ def test_act_draws_what_the_distribution_would_sample(space, recurrent):
     assert torch.equal(action, dist.sample())  # the same random numbers, the same draws
     assert (next_state is None) == (not recurrent)
     assert not recurrent or all(torch.equal(a, b) for a, b in zip(next_state, expected_state))
+    assert len(action.unique(dim=0)) > 1  # the draws vary: the check compares something
+
+
+def test_the_model_finds_its_device_by_an_anchor_that_checkpoints_leave_out():
+    model = a3c.ActorCritic(4, gym.spaces.Discrete(2), 8, -0.5, recurrent=True)
+    assert set(model.state_dict()) == {name for name, _ in model.named_parameters()}
+    model.to("meta")  # where .to() moves the parameters, trunk puts the observations
+    assert model.trunk(np.zeros((1, 4), np.float32), None)[0].device.type == "meta"
 
 
 def per_step_gradient(model, segment, cfg):
