@@ -117,7 +117,8 @@ def reinforce_surrogate(log_probs, rewards, gamma=1.0, *, reward_to_go=True, bas
     log_probs, rewards = as_tensors("reinforce_surrogate", log_probs=log_probs, rewards=rewards)
     if np.ndim(baseline) > 0:  # b_t of each step, else None or one number
         rewards, baseline = as_tensors("reinforce_surrogate", rewards=rewards, baseline=baseline)
-    returns = discounted_returns(rewards, gamma, bootstrap) if returns is None else returns
+    returns = discounted_returns(rewards, gamma, bootstrap) if returns is None else as_tensors(
+        "reinforce_surrogate", rewards=rewards, returns=returns)[1]  # G_t given: as rewards
     t = torch.arange(returns.shape[0], dtype=returns.dtype, device=returns.device)
     discount = gamma ** t.reshape(-1, *[1] * (returns.dim() - 1))  # gamma^t down dim 0
     weight = discount if reward_to_go and discount_weighting else torch.ones_like(returns)

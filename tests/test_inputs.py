@@ -239,6 +239,8 @@ def test_out_of_range_arguments_raise_value_errors_naming_them():
          "optimal_baseline: scores \\[2, 1\\] and weights \\[1\\]"),
         (lambda: reinforce.off_policy_surrogate([r], [r], [r]), "one trajectory"),
         (lambda: reinforce.off_policy_surrogate(r, r, r, 2.0), "gamma"),
+        (lambda: reinforce.reinforce_surrogate(r, r, returns=[1.0]),
+         "reinforce_surrogate: rewards \\[2\\] and returns \\[1\\]"),
         (lambda: actor_critic.td_targets(r, r, no, 1.01), "td_targets: gamma"),
         (lambda: actor_critic.td_targets(r, [r], no, 0.9),
          "rewards \\[2\\] and next_values \\[1, 2\\]"),

@@ -239,7 +239,10 @@ def test_agent_samples_what_its_distribution_samples_with_the_same_log_probs(spa
     with torch.no_grad():
         actions, log_probs = agent.sample(obs)
         torch.manual_seed(1)
-        dist = agent.dist(obs)
+        out = agent.actor(obs)  # pi(.|s) built here, not by the agent: softmax or N(mu, std)
+        dist = (torch.distributions.Categorical(logits=out) if agent.discrete else
+                torch.distributions.Independent(torch.distributions.Normal(
+                    out, agent.log_std.exp()), 1))
         expected = dist.sample()  # the same random numbers, the same draws
         assert torch.equal(actions, expected) and torch.equal(log_probs, dist.log_prob(expected))
     assert len(actions.unique(dim=0)) > 1  # the draws vary: the check compares something
