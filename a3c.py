@@ -194,7 +194,7 @@ class ActorCritic(nn.Module):
     def act(self, obs, state=None):  # a ~ pi(.|s) as dist.sample() draws it, at less cost: no
         features, state = self.trunk(obs, state)  # graph, no V, no distribution object and no
         out = self.pi(features)  # logsumexp (softmax(logits): Categorical's probs up to rounding)
-        return (torch.multinomial(out.softmax(-1), 1)[:, 0] if self.discrete
+        return (torch.multinomial(out.softmax(-1), 1).squeeze(-1) if self.discrete
                 else torch.normal(out, self.log_std.exp())), state
 
     def trunk(self, obs, state):  # what pi and V read: the observations, or the LSTM's h_t
