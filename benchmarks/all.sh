@@ -86,6 +86,8 @@ $CMP --pairs a3c
 # the barest loop of each file's work at its compare.py settings, beside ours (and sb3 where it
 # has the algorithm): alone, as it times
 $SB3_PYTHON benchmarks/speed_floor.py
+# where each file's training time goes, rollout and update, beside the floor's two parts (alone)
+python benchmarks/loop_split.py
 # beside CleanRL's own ppo.py and dqn.py, where CLEANRL names a checkout and CLEANRL_PYTHON its
 # venv (the setup: benchmarks/vs_cleanrl.py's docstring)
 if [ -n "${CLEANRL:-}" ]; then

@@ -81,6 +81,9 @@ STUDIES = {  # results files that are no rows, and what this check does with the
     "vs_cleanrl": "ppo.py and dqn_ddpg.py beside CleanRL's own scripts, timed: their hashes "
                   "recorded but not checked here; re-run benchmarks/vs_cleanrl.py (about half "
                   "an hour, with a CleanRL checkout) if their training changed",
+    "loop_split": "each file's training time split into rollout and update, timed: the files' "
+                  "hashes recorded but not checked here; re-run benchmarks/loop_split.py (about "
+                  "6 minutes, alone) where a file's speed may have changed",
     "dqn_loss_study": "dqn_ddpg.py at CleanRL's settings, its hash recorded but not checked here: "
                       "re-run benchmarks/dqn_loss_study.py (about 12 minutes) if DQN's training "
                       "changed",
