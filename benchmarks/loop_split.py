@@ -21,10 +21,10 @@ bootstrap V(s_T) of each segment) and its update learn.
 
     python benchmarks/loop_split.py                  # every pair: about 6 minutes on 2 cores
     python benchmarks/loop_split.py --pairs a2c a3c
-    python benchmarks/loop_split.py --table          # the JSON as RESULTS.md's table
 
 Writes benchmarks/results/loop_split.json (pairs not run keep their rows), with each file's
-hash, the commit, date and machine. Run it alone on the machine: it times.
+hash, the commit, date and machine; `python benchmarks/run.py --readme` makes RESULTS.md's table
+of it. Run it alone on the machine: it times.
 """
 import argparse
 import importlib
@@ -125,32 +125,13 @@ def show(name, row):
     print(line, flush=True)
 
 
-def table():
-    """The JSON's rows as a markdown table (RESULTS.md's)."""
-    out = json.load(open(OUT))
-    print("| pair | ours s | rollout s (calls) | floor's env steps s | update s (calls) | floor's "
-          "gradient steps s | other s | file sha256 | run on |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name, r in out["pairs"].items():
-        f = r.get("floor", {})
-        floor = [f"{f[k] * f[n]:.1f}" if f else "-" for k, n in (("env_s", "env_steps"),
-                                                                  ("grad_s", "gradient_steps"))]
-        print(f"| {name} | {r['train_s']:.1f} | {r['rollout']['s']:.1f} ({r['rollout']['calls']:,})"
-              f" | {floor[0]} | {r['update']['s']:.1f} ({r['update']['calls']:,}) | {floor[1]} | "
-              f"{r['other_s']:.1f} | {r['sha256'][:8]} | {r.get('date', out['date'])[:10]}, "
-              f"{r.get('machine', out['machine']).split(',')[0]} |")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pairs", nargs="+", choices=sorted(PARTS), default=list(PARTS))
-    parser.add_argument("--table", action="store_true", help="print the JSON's markdown table")
     parser.add_argument("--one", choices=sorted(PARTS), help=argparse.SUPPRESS)  # a child run
     args = parser.parse_args()
     if args.one:
         return split_one(args.one)
-    if args.table:
-        return table()
     out = {"machine": common.machine(), "commit": common.git_commit(),
            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "pairs": {}}
     for name in args.pairs:

@@ -8,6 +8,7 @@ that both files are what this makes of the results). The markers:
     <!-- study: NAME KEY COLUMN ... -->   the rows summary[KEY] of a study's results file
     <!-- compare -->                every compare.py pair
     <!-- floor -->                  speed_floor.py's pairs
+    <!-- loop_split -->             loop_split.py's pairs: where each file's time goes
     <!-- files -->                  the seven files, their default runs and measured times
     <!-- summary -->                one row per file against its stable-baselines3 counterpart
 
@@ -170,6 +171,28 @@ def floor_table():
     return lines
 
 
+def loop_split_table():
+    """Markdown lines of benchmarks/results/loop_split.json (benchmarks/loop_split.py): per pair
+    the file's rollout and update seconds beside the floor's env steps and gradient steps. A
+    timing: any change to the file since marks it, behaviour checks or not."""
+    if not os.path.exists(os.path.join(common.RESULTS, "loop_split.json")):
+        return []
+    s = load("loop_split")
+    lines = ["| pair | ours | train s | rollout s (calls) | floor's env steps s | update s (calls) "
+             "| floor's gradient steps s | other s | commit | run on |", "|" + "---|" * 10]
+    for name, r in s["pairs"].items():
+        f, (rollout, update) = r.get("floor"), (r["rollout"], r["update"])
+        floor = ["-" if f is None else f"{f[s_key] * f[n_key]:.1f}" for s_key, n_key in
+                 (("env_s", "env_steps"), ("grad_s", "gradient_steps"))]
+        stale = changed_since(r["sha256"], r["command"].split()[0][:-3])
+        lines.append(f"| {name} | {r['command']} | {r['train_s']:.1f} "
+                     f"| {rollout['s']:.1f} ({rollout['calls']:,}) | {floor[0]} "
+                     f"| {update['s']:.1f} ({update['calls']:,}) | {floor[1]} "
+                     f"| {r['other_s']:.1f} | {r.get('commit', s['commit'])}{stale} "
+                     f"| {run_on(r if 'date' in r else s)} |")
+    return lines
+
+
 def files_table():
     """The seven files: what each implements, what `python <file>.py` trains, and how long that
     took (the training loop, one CPU core), from the results row of that default run."""
@@ -216,7 +239,8 @@ def render(text):
             kind, _, words = line[len("<!-- "):-len("-->")].strip().partition(":")
             words = words.split()
             made = {"results": lambda: table(words), "compare": compare_table,
-                    "floor": floor_table, "files": files_table, "summary": summary_table,
+                    "floor": floor_table, "loop_split": loop_split_table,
+                    "files": files_table, "summary": summary_table,
                     "study": lambda: study_table(words[0], words[1], words[2:])}.get(kind)
             if made:
                 out += made()
