@@ -31,7 +31,6 @@ import importlib
 import json
 import os
 import queue
-import subprocess
 import sys
 import tempfile
 import time
@@ -146,6 +145,7 @@ def main():
             if name not in out["pairs"]:
                 out["pairs"][name] = {**row, **{k: old[k] for k in ("machine", "commit", "date")
                                                 if k not in row}}
+        out["pairs"] = {name: out["pairs"][name] for name in PARTS if name in out["pairs"]}
     with open(OUT, "w") as f:
         json.dump(out, f, indent=1)
     print(f"wrote {os.path.relpath(OUT, ROOT)}")
