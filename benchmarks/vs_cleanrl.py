@@ -210,6 +210,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.steps < PPO_BATCH or args.seeds < 1:
         parser.error(f"--steps must be >= {PPO_BATCH} and --seeds >= 1")
+    python = shutil.which(args.python)  # CleanRL runs in its run folder: absolute paths both
+    if python is None or not os.path.isdir(args.cleanrl):
+        parser.error(f"--python {args.python} or --cleanrl {args.cleanrl}: not found")
+    args.python, args.cleanrl = os.path.abspath(python), os.path.abspath(args.cleanrl)
     out = args.out or default_out(args.steps)
     os.environ.update(THREADS)  # for ours too (last_json_line runs it in this environment)
     commit = cleanrl_commit(args.cleanrl, args.cleanrl_commit)

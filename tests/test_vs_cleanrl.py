@@ -84,3 +84,25 @@ def test_cleanrls_commit_from_its_checkout_or_as_given(tmp_path):
     assert vs_cleanrl.cleanrl_commit(str(tmp_path)) == head
     (tmp_path / "ppo.py").write_text("x = 2\n")
     assert vs_cleanrl.cleanrl_commit(str(tmp_path)) == head + "+dirty"
+
+
+def test_relative_paths_still_name_them_from_cleanrls_run_folder(tmp_path, monkeypatch):
+    """CleanRL runs with its run folder as the working directory, so the README's relative
+    --python ../cleanrl-venv/bin/python must be made absolute first; a missing one is an error."""
+    class Seen(Exception):
+        pass
+
+    def first_pair(pair, args, commit, versions):
+        raise Seen(args.python, args.cleanrl)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(vs_cleanrl, "run_pair", first_pair)
+    (tmp_path / "cleanrl").mkdir()
+    python = os.path.relpath(sys.executable, tmp_path)
+    argv = ["--cleanrl", "cleanrl", "--cleanrl-commit", "fe8d8a03", "--out", "o.json"]
+    with pytest.raises(Seen) as seen:
+        vs_cleanrl.main([*argv, "--python", python])
+    assert seen.value.args == (os.path.abspath(python), str(tmp_path / "cleanrl"))
+    with pytest.raises(SystemExit) as error:
+        vs_cleanrl.main([*argv, "--python", "no-venv/bin/python"])
+    assert error.value.code == 2
