@@ -79,8 +79,8 @@ STUDIES = {  # results files that are no rows, and what this check does with the
                              "checked and marked",
     "speed_floor_first_run": "the earlier speed_floor run RESULTS.md quotes; records no file hash",
     "vs_cleanrl": "ppo.py and dqn_ddpg.py beside CleanRL's own scripts, timed: their hashes "
-                  "recorded but not checked here; re-run benchmarks/vs_cleanrl.py (about half "
-                  "an hour, with a CleanRL checkout) if their training changed",
+                  "recorded but not checked here; re-run benchmarks/vs_cleanrl.py (about 20 "
+                  "minutes, with a CleanRL checkout) if their training changed",
     "loop_split": "each file's training time split into rollout and update, timed: the files' "
                   "hashes recorded but not checked here; re-run benchmarks/loop_split.py (about "
                   "6 minutes, alone) where a file's speed may have changed",
