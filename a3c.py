@@ -41,10 +41,10 @@ import torch.nn as nn
 from torch.distributions import Categorical, Independent, Normal
 
 CHOICES = {}
-LIMITS = {"gamma": "0 < x <= 1", "init_log_std": "abs(x) < float('inf')",
-          **{k: "x > 0" for k in ("total_timesteps", "num_workers", "t_max", "learning_rate",
-                                  "hidden_size", "max_grad_norm")},
-          **{k: "x >= 0" for k in ("ent_coef", "vf_coef", "eval_episodes")}}
+LIMITS = {"gamma": "0 < x <= 1", "init_log_std": "abs(x) <= 20", "learning_rate": "0 < x < inf",
+          **{k: "x > 0" for k in ("total_timesteps", "num_workers", "t_max", "hidden_size",
+                                  "max_grad_norm")}, "eval_episodes": "x >= 0",
+          **{k: "0 <= x < inf" for k in ("ent_coef", "vf_coef")}}  # exp(20) is a float32
 STAT_NAMES = ["policy_loss", "value_loss", "entropy", "grad_norm", "adam_step"]  # updates.csv
 SPAWN = mp.get_context("spawn")  # fork would copy torch's and CUDA's state: unsafe
 ENV_SETTINGS = {"CartPole-v1": {}}  # tuned settings per env id, under the flags given: the defaults
@@ -102,16 +102,16 @@ def n_step_returns(rewards, next_values, terminated, episode_end, gamma, n):
         raise ValueError(f"n_step_returns: want rewards [T] or [T, N], gamma in [0, 1], n >= 1; "
                          f"got {list(rewards.shape)}, {gamma}, {n}")
     T, terminated, episode_end = rewards.shape[0], terminated.bool(), episode_end.bool()
-    dtype = torch.promote_types(torch.result_type(rewards, gamma), next_values.dtype)
+    dtype = torch.promote_types(torch.result_type(rewards, 1.0), next_values.dtype)  # ints: float
     bootstrap = gamma * torch.where(terminated, 0.0, next_values).to(dtype)  # no V after s_T
     ends = torch.cat([episode_end[:-1], torch.ones_like(episode_end[-1:])])  # episode or rollout
     # closing: r_t, + gamma V(s_{t+1}) if windows end at t (or after n steps); decay: 0 past ends
     closing, decay = rewards + torch.where(ends, bootstrap, 0.0), gamma * (~ends).to(dtype)
     returns, weight = torch.zeros_like(rewards, dtype=dtype), torch.ones_like(rewards, dtype=dtype)
     for k in range(min(n, T)):  # weight[t] = gamma^k while step t+k is in t's window, then 0
-        w = weight[:T - k]
-        returns[:T - k] += w * (closing[k:] if k < n - 1 else rewards[k:] + bootstrap[k:])
-        w.mul_(decay[k:])
+        term = closing[k:] if k < n - 1 else rewards[k:] + bootstrap[k:]
+        returns[:T - k] += torch.where(weight > 0, weight * term, 0.0)  # 0 * inf would be NaN
+        weight = weight[:-1] * decay[k:-1]  # a new tensor: autograd saved the old one
     return returns
 
 
@@ -411,8 +411,8 @@ class ConfigError(Exception):
 def check(cfg):  # cfg against LIMITS (rules on x such as "0 < x <= 1"), CHOICES, check_config
     rules = {"seed": "0 <= x < 2**32", **LIMITS, **{k: f"x in {c}" for k, c in CHOICES.items()}}
     for name, rule in rules.items():  # seed: numpy's range; None: set later; eval: our own text
-        if (value := getattr(cfg, name)) is not None and not eval(rule, {"x": value}):
-            raise ConfigError(f"--{name.replace('_', '-')} must satisfy {rule}, got {value!r}")
+        if (x := getattr(cfg, name)) is not None and not eval(rule, {"x": x, "inf": float("inf")}):
+            raise ConfigError(f"--{name.replace('_', '-')} must satisfy {rule}, got {x!r}")
     return check_config(cfg) or cfg  # (check_config raises, or returns None)
 
 
@@ -451,6 +451,8 @@ def make_env(env_id, num_envs=None, same_step=False, async_envs=False):  # one o
 
 class RunLog:  # the run dir: config.json, progress.csv, updates.csv, TensorBoard, model.pt
     def __init__(self, cfg, columns=None):
+        if cfg.tensorboard:  # no tensorboard package: an ImportError (one line) before any file
+            from torch.utils.tensorboard import SummaryWriter
         self.cfg, self.columns, self.start, self.last_print, self.recent = \
             cfg, columns, time.time(), 0.0, []
         self.dir = cfg.run_dir or os.path.join(
@@ -467,8 +469,6 @@ class RunLog:  # the run dir: config.json, progress.csv, updates.csv, TensorBoar
         headers = (["global_step", "episode_return", "episode_length", "wall_time_s"], columns)
         for writer, header in zip(self.csv, headers):
             writer.writerow(header)
-        if cfg.tensorboard:  # without the tensorboard package: an ImportError, one line in main
-            from torch.utils.tensorboard import SummaryWriter
         self.writer = cfg.tensorboard and SummaryWriter(self.dir)
         if cfg.env_id not in ENV_SETTINGS and not cfg.quiet:  # said once, before any progress
             print(f"{NAME}.py: no tuned settings for {cfg.env_id}: the defaults", file=sys.stderr)

@@ -41,9 +41,9 @@ import torch.nn as nn
 
 CHOICES = {"mode": ("batch", "online")}
 LIMITS = {"total_timesteps": "x > 0", "num_envs": "x > 0", "n_steps": "x > 0",
-          "learning_rate": "x > 0", "max_grad_norm": "x > 0", "hidden_size": "x > 0",
-          "gamma": "0 < x <= 1", "vf_coef": "x >= 0", "ent_coef": "x >= 0",
-          "eval_episodes": "x >= 0", "init_log_std": "abs(x) < float('inf')"}
+          "learning_rate": "0 < x < inf", "max_grad_norm": "x > 0", "hidden_size": "x > 0",
+          "gamma": "0 < x <= 1", "vf_coef": "0 <= x < inf", "ent_coef": "0 <= x < inf",
+          "eval_episodes": "x >= 0", "init_log_std": "abs(x) <= 20"}  # exp(20): float32
 ENV_SETTINGS = {"CartPole-v1": {}}  # tuned settings per env id, under the flags given: the defaults
 
 
@@ -117,7 +117,7 @@ def n_step_returns(rewards, next_values, terminated, episode_end, gamma, n):
         raise ValueError(f"n_step_returns: want rewards [T] or [T, N], gamma in [0, 1], n >= 1; "
                          f"got {list(rewards.shape)}, {gamma}, {n}")
     T = rewards.shape[0]
-    rewards = rewards.to(torch.promote_types(rewards.dtype, next_values.dtype))  # sums in it too
+    rewards = rewards.to(torch.promote_types(torch.result_type(rewards, 1.0), next_values.dtype))
     terminated, episode_end = terminated.bool(), episode_end.bool()
     closes_at = episode_end.clone()
     closes_at[-1:] = True  # the rollout's end cuts every window that reaches it
@@ -392,8 +392,8 @@ class ConfigError(Exception):
 def check(cfg):  # cfg against LIMITS (rules on x such as "0 < x <= 1"), CHOICES, check_config
     rules = {"seed": "0 <= x < 2**32", **LIMITS, **{k: f"x in {c}" for k, c in CHOICES.items()}}
     for name, rule in rules.items():  # seed: numpy's range; None: set later; eval: our own text
-        if (value := getattr(cfg, name)) is not None and not eval(rule, {"x": value}):
-            raise ConfigError(f"--{name.replace('_', '-')} must satisfy {rule}, got {value!r}")
+        if (x := getattr(cfg, name)) is not None and not eval(rule, {"x": x, "inf": float("inf")}):
+            raise ConfigError(f"--{name.replace('_', '-')} must satisfy {rule}, got {x!r}")
     return check_config(cfg) or cfg  # (check_config raises, or returns None)
 
 
@@ -432,6 +432,8 @@ def make_env(env_id, num_envs=None, same_step=False, async_envs=False):  # one o
 
 class RunLog:  # the run dir: config.json, progress.csv, updates.csv, TensorBoard, model.pt
     def __init__(self, cfg, columns=None):
+        if cfg.tensorboard:  # no tensorboard package: an ImportError (one line) before any file
+            from torch.utils.tensorboard import SummaryWriter
         self.cfg, self.columns, self.start, self.last_print, self.recent = \
             cfg, columns, time.time(), 0.0, []
         self.dir = cfg.run_dir or os.path.join(
@@ -448,8 +450,6 @@ class RunLog:  # the run dir: config.json, progress.csv, updates.csv, TensorBoar
         headers = (["global_step", "episode_return", "episode_length", "wall_time_s"], columns)
         for writer, header in zip(self.csv, headers):
             writer.writerow(header)
-        if cfg.tensorboard:  # without the tensorboard package: an ImportError, one line in main
-            from torch.utils.tensorboard import SummaryWriter
         self.writer = cfg.tensorboard and SummaryWriter(self.dir)
         if cfg.env_id not in ENV_SETTINGS and not cfg.quiet:  # said once, before any progress
             print(f"{NAME}.py: no tuned settings for {cfg.env_id}: the defaults", file=sys.stderr)

@@ -21,11 +21,11 @@ import torch.nn as nn
 
 CHOICES = {"algo": ("auto", "dqn", "ddpg"), "noise": ("normal", "ou"), "loss": ("huber", "mse")}
 LIMITS = {"gamma": "0 < x <= 1", "tau": "0 < x <= 1",
-          "net_arch": "all(w.strip().isdigit() and int(w) > 0 for w in x.split(','))",
-          **dict.fromkeys(["learning_starts", "noise_std", "eval_episodes"], "x >= 0"),
-          **dict.fromkeys(["total_timesteps", "num_envs", "learning_rate", "buffer_size",
-                           "batch_size", "train_freq", "gradient_steps", "target_update_interval",
-                           "max_grad_norm", "per_eps"], "x > 0"),
+          "net_arch": "all(w.strip().isdecimal() and int(w) > 0 for w in x.split(','))",
+          **dict.fromkeys(["learning_starts", "eval_episodes"], "x >= 0"),
+          **dict.fromkeys(["total_timesteps", "num_envs", "buffer_size", "batch_size", "train_freq",
+                           "gradient_steps", "target_update_interval", "max_grad_norm"], "x > 0"),
+          "learning_rate": "0 < x < inf", "per_eps": "0 < x < inf", "noise_std": "0 <= x < inf",
           **dict.fromkeys(["exploration_fraction", "exploration_initial_eps", "ou_theta",
                            "exploration_final_eps", "per_alpha", "per_beta"], "0 <= x <= 1")}
 ALGO_DEFAULTS = {  # what the fields left at None take; a field of one algorithm alone is its flag
@@ -114,7 +114,7 @@ def soft_update(target, source, tau):
     if not 0 <= tau <= 1:
         raise ValueError(f"soft_update: tau must be in [0, 1], not {tau}")
     for t, s in zip(target.parameters(), source.parameters(), strict=True):
-        t.mul_(1.0 - tau).add_(tau * s)  # two roundings, no fused multiply-add
+        t.copy_(s) if tau == 1 else t.mul_(1.0 - tau).add_(tau * s)  # two roundings, no FMA
 
 
 def ddpg_actor_loss(critic, actor, obs):
@@ -128,7 +128,7 @@ def ddpg_actor_loss(critic, actor, obs):
 class ReplayBuffer:
     """Preallocated ring of (s, a, r, s', terminated); s' is the true next state (the final
     observation of a truncated episode): `terminated` alone decides bootstrapping. Prioritized: a
-    sum tree, p_i in leaf i, inner node i (1: root) the sum of nodes 2i, 2i+1: O(log n) steps."""
+    sum tree, p_i^alpha in leaf i, inner node i (1: root) the sum of nodes 2i, 2i+1: O(log n)."""
     def __init__(self, capacity, obs_dim, action_shape, action_dtype, seed, prioritized=False,
                  alpha=0.6, eps=1e-6):
         shapes = {"obs": ((obs_dim,), np.float32), "actions": (action_shape, action_dtype),
@@ -147,7 +147,7 @@ class ReplayBuffer:
         self.pos = (self.pos + len(idx)) % self.capacity
         self.size = min(self.size + len(idx), self.capacity)
         if self.tree is not None and len(idx):
-            self.set_priorities(idx, self.max_priority)  # new transitions: sampled at least once
+            self.set_priorities(idx, self.max_priority)  # new ones: the largest p_i^alpha yet
 
     def sample(self, n, beta=1.0):  # n indices, the batch, importance weights; filled slots only
         if self.tree is None:
@@ -411,8 +411,8 @@ class ConfigError(Exception):
 def check(cfg):  # cfg against LIMITS (rules on x such as "0 < x <= 1"), CHOICES, check_config
     rules = {"seed": "0 <= x < 2**32", **LIMITS, **{k: f"x in {c}" for k, c in CHOICES.items()}}
     for name, rule in rules.items():  # seed: numpy's range; None: set later; eval: our own text
-        if (value := getattr(cfg, name)) is not None and not eval(rule, {"x": value}):
-            raise ConfigError(f"--{name.replace('_', '-')} must satisfy {rule}, got {value!r}")
+        if (x := getattr(cfg, name)) is not None and not eval(rule, {"x": x, "inf": float("inf")}):
+            raise ConfigError(f"--{name.replace('_', '-')} must satisfy {rule}, got {x!r}")
     return check_config(cfg) or cfg  # (check_config raises, or returns None)
 
 
@@ -451,6 +451,8 @@ def make_env(env_id, num_envs=None, same_step=False, async_envs=False):  # one o
 
 class RunLog:  # the run dir: config.json, progress.csv, updates.csv, TensorBoard, model.pt
     def __init__(self, cfg, columns=None):
+        if cfg.tensorboard:  # no tensorboard package: an ImportError (one line) before any file
+            from torch.utils.tensorboard import SummaryWriter
         self.cfg, self.columns, self.start, self.last_print, self.recent = \
             cfg, columns, time.time(), 0.0, []
         self.dir = cfg.run_dir or os.path.join(
@@ -467,8 +469,6 @@ class RunLog:  # the run dir: config.json, progress.csv, updates.csv, TensorBoar
         headers = (["global_step", "episode_return", "episode_length", "wall_time_s"], columns)
         for writer, header in zip(self.csv, headers):
             writer.writerow(header)
-        if cfg.tensorboard:  # without the tensorboard package: an ImportError, one line in main
-            from torch.utils.tensorboard import SummaryWriter
         self.writer = cfg.tensorboard and SummaryWriter(self.dir)
         if cfg.env_id not in ENV_SETTINGS and not cfg.quiet:  # said once, before any progress
             print(f"{NAME}.py: no tuned settings for {cfg.env_id}: the defaults", file=sys.stderr)

@@ -31,11 +31,11 @@ import torch.nn as nn
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 CHOICES = {"algo": ("trpo", "npg")}
-LIMITS = {**{k: "x > 0" for k in ("total_timesteps", "num_envs", "num_steps", "max_kl",
-                                  "cg_iters", "backtracks", "value_learning_rate",
-                                  "value_minibatch_size", "hidden_size")},
-          "gamma": "0 < x <= 1", "backtrack_ratio": "0 < x <= 1", "gae_lambda": "0 <= x <= 1",
-          "damping": "x >= 0", "value_epochs": "x >= 0", "eval_episodes": "x >= 0"}
+LIMITS = {**{k: "x > 0" for k in ("total_timesteps", "num_envs", "num_steps", "cg_iters",
+                                  "backtracks", "value_minibatch_size", "hidden_size")},
+          "max_kl": "0 < x < inf", "value_learning_rate": "0 < x < inf", "gamma": "0 < x <= 1",
+          "backtrack_ratio": "0 < x <= 1", "gae_lambda": "0 <= x <= 1", "damping": "0 <= x < inf",
+          "value_epochs": "x >= 0", "eval_episodes": "x >= 0", "init_log_std": "abs(x) <= 20"}
 ENV_SETTINGS = {  # tuned settings by env id, under the flags given (--help lists them)
     "CartPole-v1": {},  # the defaults: RL Zoo's CartPole-v1 TRPO settings
     "Pendulum-v1": dict(total_timesteps=300_000, gamma=0.9, gae_lambda=0.95, norm_obs=True,
@@ -411,8 +411,8 @@ class ConfigError(Exception):
 def check(cfg):  # cfg against LIMITS (rules on x such as "0 < x <= 1"), CHOICES, check_config
     rules = {"seed": "0 <= x < 2**32", **LIMITS, **{k: f"x in {c}" for k, c in CHOICES.items()}}
     for name, rule in rules.items():  # seed: numpy's range; None: set later; eval: our own text
-        if (value := getattr(cfg, name)) is not None and not eval(rule, {"x": value}):
-            raise ConfigError(f"--{name.replace('_', '-')} must satisfy {rule}, got {value!r}")
+        if (x := getattr(cfg, name)) is not None and not eval(rule, {"x": x, "inf": float("inf")}):
+            raise ConfigError(f"--{name.replace('_', '-')} must satisfy {rule}, got {x!r}")
     return check_config(cfg) or cfg  # (check_config raises, or returns None)
 
 
@@ -451,6 +451,8 @@ def make_env(env_id, num_envs=None, same_step=False, async_envs=False):  # one o
 
 class RunLog:  # the run dir: config.json, progress.csv, updates.csv, TensorBoard, model.pt
     def __init__(self, cfg, columns=None):
+        if cfg.tensorboard:  # no tensorboard package: an ImportError (one line) before any file
+            from torch.utils.tensorboard import SummaryWriter
         self.cfg, self.columns, self.start, self.last_print, self.recent = \
             cfg, columns, time.time(), 0.0, []
         self.dir = cfg.run_dir or os.path.join(
@@ -467,8 +469,6 @@ class RunLog:  # the run dir: config.json, progress.csv, updates.csv, TensorBoar
         headers = (["global_step", "episode_return", "episode_length", "wall_time_s"], columns)
         for writer, header in zip(self.csv, headers):
             writer.writerow(header)
-        if cfg.tensorboard:  # without the tensorboard package: an ImportError, one line in main
-            from torch.utils.tensorboard import SummaryWriter
         self.writer = cfg.tensorboard and SummaryWriter(self.dir)
         if cfg.env_id not in ENV_SETTINGS and not cfg.quiet:  # said once, before any progress
             print(f"{NAME}.py: no tuned settings for {cfg.env_id}: the defaults", file=sys.stderr)

@@ -33,9 +33,10 @@ import torch.nn as nn
 CHOICES = {"objective": ("clip", "kl-penalty")}
 LIMITS = {"gamma": "0 < x <= 1", "gae_lambda": "0 <= x <= 1", "clip_eps": "0 < x < 1",
           **{k: "x > 0" for k in ("total_timesteps", "num_envs", "num_steps", "minibatch_size",
-                                  "update_epochs", "learning_rate", "max_grad_norm",
-                                  "hidden_size", "kl_target", "kl_beta")},
-          **{k: "x >= 0" for k in ("ent_coef", "vf_coef", "target_kl", "eval_episodes")}}
+                                  "update_epochs", "max_grad_norm", "hidden_size")},
+          **{k: "0 < x < inf" for k in ("learning_rate", "kl_target", "kl_beta")}, "init_log_std":
+          "abs(x) <= 20", **{k: "0 <= x < inf" for k in ("ent_coef", "vf_coef", "target_kl")},
+          "eval_episodes": "x >= 0"}
 STAT_NAMES = ["policy_loss", "value_loss", "entropy", "approx_kl", "clip_frac"]  # updates.csv
 ENV_SETTINGS = {  # tuned settings by env id, under the flags given (--help lists them)
     "CartPole-v1": {},  # the defaults: RL Zoo's CartPole-v1 settings
@@ -166,7 +167,6 @@ def mlp(in_dim, out_dim, hidden, out_gain):
 
 class Agent(nn.Module):
     """Actor pi(a|s): softmax or N(mu(s), diag(exp(log_std))^2), log_std free of s; critic V(s)."""
-
     def __init__(self, obs_dim, action_space, hidden, init_log_std):
         super().__init__()
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
@@ -206,7 +206,6 @@ class RunningMeanStd:  # mean and variance of a stream of batches, merged exactl
 
 class Normalizer:
     """Obs normalisation, reward scaling by the discounted return's std (Engstrom et al., 2020)."""
-
     def __init__(self, obs_dim, num_envs, gamma, enabled, clip=10.0):
         self.enabled, self.gamma, self.clip, self.ret = enabled, gamma, clip, np.zeros(num_envs)
         self.obs_rms, self.ret_rms = RunningMeanStd((obs_dim,)), RunningMeanStd()
@@ -411,8 +410,8 @@ class ConfigError(Exception):
 def check(cfg):  # cfg against LIMITS (rules on x such as "0 < x <= 1"), CHOICES, check_config
     rules = {"seed": "0 <= x < 2**32", **LIMITS, **{k: f"x in {c}" for k, c in CHOICES.items()}}
     for name, rule in rules.items():  # seed: numpy's range; None: set later; eval: our own text
-        if (value := getattr(cfg, name)) is not None and not eval(rule, {"x": value}):
-            raise ConfigError(f"--{name.replace('_', '-')} must satisfy {rule}, got {value!r}")
+        if (x := getattr(cfg, name)) is not None and not eval(rule, {"x": x, "inf": float("inf")}):
+            raise ConfigError(f"--{name.replace('_', '-')} must satisfy {rule}, got {x!r}")
     return check_config(cfg) or cfg  # (check_config raises, or returns None)
 
 
@@ -451,6 +450,8 @@ def make_env(env_id, num_envs=None, same_step=False, async_envs=False):  # one o
 
 class RunLog:  # the run dir: config.json, progress.csv, updates.csv, TensorBoard, model.pt
     def __init__(self, cfg, columns=None):
+        if cfg.tensorboard:  # no tensorboard package: an ImportError (one line) before any file
+            from torch.utils.tensorboard import SummaryWriter
         self.cfg, self.columns, self.start, self.last_print, self.recent = \
             cfg, columns, time.time(), 0.0, []
         self.dir = cfg.run_dir or os.path.join(
@@ -467,8 +468,6 @@ class RunLog:  # the run dir: config.json, progress.csv, updates.csv, TensorBoar
         headers = (["global_step", "episode_return", "episode_length", "wall_time_s"], columns)
         for writer, header in zip(self.csv, headers):
             writer.writerow(header)
-        if cfg.tensorboard:  # without the tensorboard package: an ImportError, one line in main
-            from torch.utils.tensorboard import SummaryWriter
         self.writer = cfg.tensorboard and SummaryWriter(self.dir)
         if cfg.env_id not in ENV_SETTINGS and not cfg.quiet:  # said once, before any progress
             print(f"{NAME}.py: no tuned settings for {cfg.env_id}: the defaults", file=sys.stderr)

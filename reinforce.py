@@ -39,12 +39,11 @@ from torch.func import functional_call, grad, vmap
 
 CHOICES = {"estimator": ("total", "reward-to-go"), "baseline": ("none", "mean", "optimal", "value"),
            "off_policy_mode": ("trajectory", "per_decision", "first_order")}
-INF = "float('inf')"  # a NaN fails every comparison: these rules keep it out too
-LIMITS = {"total_timesteps": "x > 0", "num_envs": "x > 0", "batch_episodes": "x > 0",
+LIMITS = {"total_timesteps": "x > 0", "num_envs": "x > 0", "batch_episodes": "x > 0",  # NaN: no
           "hidden_size": "x > 0", "off_policy_epochs": "x > 0", "value_steps": "x >= 0",
-          "eval_episodes": "x >= 0", "gamma": "0 < x <= 1", "ent_coef": f"0 <= x < {INF}",
-          "learning_rate": f"0 < x < {INF}", "value_learning_rate": f"0 < x < {INF}",
-          "max_grad_norm": f"0 < x < {INF}", "init_log_std": f"-{INF} < x < {INF}"}
+          "eval_episodes": "x >= 0", "gamma": "0 < x <= 1", "ent_coef": "0 <= x < inf",
+          "learning_rate": "0 < x < inf", "value_learning_rate": "0 < x < inf",
+          "max_grad_norm": "0 < x < inf", "init_log_std": "abs(x) <= 20"}  # exp(20): float32
 ENV_SETTINGS = {"CartPole-v1": {}}  # tuned settings per env id, under the flags given: the defaults
 
 
@@ -411,8 +410,8 @@ class ConfigError(Exception):
 def check(cfg):  # cfg against LIMITS (rules on x such as "0 < x <= 1"), CHOICES, check_config
     rules = {"seed": "0 <= x < 2**32", **LIMITS, **{k: f"x in {c}" for k, c in CHOICES.items()}}
     for name, rule in rules.items():  # seed: numpy's range; None: set later; eval: our own text
-        if (value := getattr(cfg, name)) is not None and not eval(rule, {"x": value}):
-            raise ConfigError(f"--{name.replace('_', '-')} must satisfy {rule}, got {value!r}")
+        if (x := getattr(cfg, name)) is not None and not eval(rule, {"x": x, "inf": float("inf")}):
+            raise ConfigError(f"--{name.replace('_', '-')} must satisfy {rule}, got {x!r}")
     return check_config(cfg) or cfg  # (check_config raises, or returns None)
 
 
@@ -451,6 +450,8 @@ def make_env(env_id, num_envs=None, same_step=False, async_envs=False):  # one o
 
 class RunLog:  # the run dir: config.json, progress.csv, updates.csv, TensorBoard, model.pt
     def __init__(self, cfg, columns=None):
+        if cfg.tensorboard:  # no tensorboard package: an ImportError (one line) before any file
+            from torch.utils.tensorboard import SummaryWriter
         self.cfg, self.columns, self.start, self.last_print, self.recent = \
             cfg, columns, time.time(), 0.0, []
         self.dir = cfg.run_dir or os.path.join(
@@ -467,8 +468,6 @@ class RunLog:  # the run dir: config.json, progress.csv, updates.csv, TensorBoar
         headers = (["global_step", "episode_return", "episode_length", "wall_time_s"], columns)
         for writer, header in zip(self.csv, headers):
             writer.writerow(header)
-        if cfg.tensorboard:  # without the tensorboard package: an ImportError, one line in main
-            from torch.utils.tensorboard import SummaryWriter
         self.writer = cfg.tensorboard and SummaryWriter(self.dir)
         if cfg.env_id not in ENV_SETTINGS and not cfg.quiet:  # said once, before any progress
             print(f"{NAME}.py: no tuned settings for {cfg.env_id}: the defaults", file=sys.stderr)

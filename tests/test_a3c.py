@@ -101,6 +101,35 @@ def test_truncation_is_bootstrapped_and_termination_is_not():
     assert got.tolist() == [1 + 0.5 * 2, 2.0, 4 + 0.5 * 8]
 
 
+def test_a_later_episodes_inf_or_nan_stays_out_of_a_closed_window():
+    """Terminated at t = 0: y_0 = r_0, whatever the next episode's V holds."""
+    for bad in (float("inf"), float("nan")):
+        got = n_step_returns([1.0, 2.0], [0.0, bad], [True, False], [True, True], 0.9, 5)
+        assert got[0].item() == 1.0
+
+
+def test_n_step_returns_differentiate_as_actor_critic_pys():
+    actor_critic = pytest.importorskip("actor_critic")
+    grads = []
+    for f in (n_step_returns, actor_critic.n_step_returns):
+        rollout = random_rollout(6, 2, seed=5)
+        rewards, next_values = (x.requires_grad_() for x in rollout[:2])
+        f(*rollout, 0.9, 3).sum().backward()
+        grads.append(torch.cat([rewards.grad, next_values.grad]))
+    torch.testing.assert_close(grads[0], grads[1], rtol=0, atol=EXACT)
+    assert grads[0].abs().sum() > 0
+
+
+@pytest.mark.parametrize("gamma", [0.9, 1])
+@pytest.mark.parametrize("name", ["a3c", "actor_critic"])
+def test_integer_rewards_and_values_give_the_float_returns(name, gamma):
+    f = pytest.importorskip(name).n_step_returns
+    args = [[1, 1, 1], [0, 2, 0], [0, 0, 1], [0, 0, 1]]
+    got = f(*args, gamma, 2)
+    assert got.dtype == torch.float32
+    assert torch.equal(got, f(*(torch.tensor(a, dtype=torch.float32) for a in args), gamma, 2))
+
+
 def test_pure_functions_keep_dtype_and_device_and_leave_inputs_alone():
     rollout = random_rollout(7, 2, seed=3)
     rollout32 = tuple(x.float() if x.is_floating_point() else x for x in rollout)

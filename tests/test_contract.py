@@ -8,7 +8,9 @@ processes) is tested in that file's test_<file>.py.
 """
 import ast
 import csv
+import dataclasses
 import importlib
+import importlib.util
 import json
 import os
 import re
@@ -228,6 +230,43 @@ def test_bad_input_is_one_line_and_exit_status_2(name, tmp_path, capsys):
         assert len(err.strip().splitlines()) == 1 and err.startswith(f"{name}.py: error:"), \
             f"{name}.py, {case}: {err}"
         assert says in err, f"{name}.py, {case}: {err}"
+
+
+# where inf means something (no clipping: dqn_ddpg.py's CleanRL settings use it), not an error
+INF_MEANS = {"max_grad_norm": ("actor_critic", "gae", "ppo", "a3c", "dqn_ddpg")}
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_no_float_flag_takes_nan_and_only_a_documented_one_takes_inf(name, tmp_path, capsys):
+    """inf and NaN pass argparse's float(); each float flag's rule must refuse them in one line
+    (an infinite step size or coefficient ends in a NaN policy's traceback or a silent NaN run),
+    and a log std whose exp() leaves float32."""
+    module = importlib.import_module(name)
+    floats = [f.name for f in dataclasses.fields(module.Config) if f.type in (float, "float")]
+    cases = [(field, value) for field in floats for value in ("nan", "inf")
+             if not (value == "inf" and name in INF_MEANS.get(field, ()))]
+    cases += [("init_log_std", "-100")] if "init_log_std" in floats else []
+    assert len(cases) >= 6
+    for field, value in cases:
+        flag = f"--{field.replace('_', '-')}"
+        with pytest.raises(SystemExit) as exit_:
+            module.main([flag, value, "--quiet", "--run-dir", str(tmp_path / "run")])
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and err.count("\n") == 1 and flag in err, (flag, value, err)
+    assert not (tmp_path / "run").exists()  # refused before anything was written
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorboard") is not None,
+                    reason="the tensorboard package is installed here")
+@pytest.mark.parametrize("name", FILES)
+def test_tensorboard_missing_is_one_line_before_the_run_dir_is_touched(name, tmp_path, capsys):
+    (run_dir := tmp_path / "run").mkdir()
+    (run_dir / "progress.csv").write_text("an earlier run's episodes\n")
+    with pytest.raises(SystemExit) as exit_:
+        importlib.import_module(name).main(["--tensorboard", "--run-dir", str(run_dir)])
+    assert exit_.value.code == 2 and "tensorboard" in capsys.readouterr().err
+    assert os.listdir(run_dir) == ["progress.csv"]
+    assert (run_dir / "progress.csv").read_text() == "an earlier run's episodes\n"
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")

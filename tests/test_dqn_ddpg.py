@@ -75,6 +75,14 @@ def test_soft_update_is_exact(tau):
         assert all(torch.equal(t, s) for t, s in zip(target.parameters(), source.parameters()))
 
 
+def test_soft_update_with_tau_1_copies_even_a_diverged_target():
+    target, source = nn.Linear(3, 2), nn.Linear(3, 2)
+    with torch.no_grad():
+        target.weight[0, 0], target.bias[1] = float("inf"), float("nan")  # 0 * inf: NaN
+    soft_update(target, source, 1.0)
+    assert all(torch.equal(t, s) for t, s in zip(target.parameters(), source.parameters()))
+
+
 def test_ddpg_actor_loss_gradient_is_the_chain_rule():
     torch.manual_seed(3)
     act_space = gym.spaces.Box(np.float32([-2.0, 0.0]), np.float32([2.0, 1.0]))
@@ -502,6 +510,7 @@ def test_help_tags_each_flag_of_one_algorithm(capsys):
      "--noise-std --ou-theta: ddpg only"),
     (["--net-arch", "64,-1"], "--net-arch"),
     (["--net-arch", "a"], "--net-arch"),
+    (["--net-arch", "64,\u00b2"], "--net-arch"),  # a digit to isdigit(), not to int()
     (["--env-id", "Pendulum-v1", "--noise-std", "nan"], "--noise-std"),
     (["--target-update-interval", "0"], "--target-update-interval"),
 ])
