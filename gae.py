@@ -348,7 +348,8 @@ def load_agent(cfg, ckpt, obs_space, act_space, device):
     obs_norm = ObsNorm(obs_space.shape[0])
     policy.load_state_dict(ckpt["policy"])
     obs_norm.load_state_dict(ckpt["obs_norm"])
-    return cfg, (policy.to(device), obs_norm.to(device) if cfg.norm_obs else nn.Identity())
+    trained_with = ckpt["config"]["norm_obs"]  # not a --no-norm-obs given now: the policy's input
+    return cfg, (policy.to(device), obs_norm.to(device) if trained_with else nn.Identity())
 
 
 def check_config(cfg):

@@ -389,9 +389,10 @@ def load_agent(cfg, ckpt, obs_space, act_space, device):  # --eval-only: the pol
 
 def check_config(cfg):  # what LIMITS cannot say: the off-policy modes' estimator and baseline
     mode = cfg.off_policy_mode if cfg.off_policy_epochs > 1 else None  # None: on-policy
-    if mode == "first_order" and cfg.estimator == "total":
-        raise ConfigError("--off-policy-mode first_order weights steps by the reward-to-go: "
-                          "use --estimator reward-to-go")
+    own = {"trajectory": "total"}.get(mode, "reward-to-go")  # per_decision: gamma^t r_t too
+    if mode and (cfg.estimator != own or mode == "per_decision" and not cfg.discount_weighting):
+        fix = f"--estimator {own}" + " --discount-weighting" * (mode == "per_decision")
+        raise ConfigError(f"--off-policy-mode {mode} weights steps as the {own} estimator: {fix}")
     if mode in ("trajectory", "per_decision") and cfg.baseline != "none":
         raise ConfigError(f"--off-policy-mode {mode} takes no baseline: "
                           "use --baseline none, or --off-policy-mode first_order")

@@ -314,10 +314,12 @@ def test_norm_obs_statistics_are_saved_and_eval_only_reproduces_the_evaluation(t
     # the statistics kept: the N first observations, then every valid step's
     ckpt = torch.load(run_dir / "model.pt", weights_only=True)
     assert ckpt["obs_norm"]["count"] == result["global_step"] + 2
-    code, out, err = run_main(capsys, "--eval-only", "--checkpoint", str(run_dir / "model.pt"))
-    replay = json.loads(out.strip().splitlines()[-1])
-    assert code == 0 and (replay["eval_return_mean"], replay["eval_return_std"]) == \
-        (result["eval_return_mean"], result["eval_return_std"]), err
+    for flag in ([], ["--no-norm-obs"]):  # the policy saw normalised inputs: a flag cannot undo it
+        code, out, err = run_main(capsys, "--eval-only", "--checkpoint", str(run_dir / "model.pt"),
+                                  *flag)
+        replay = json.loads(out.strip().splitlines()[-1])
+        assert code == 0 and (replay["eval_return_mean"], replay["eval_return_std"]) == \
+            (result["eval_return_mean"], result["eval_return_std"]), (flag, err)
 
 
 @pytest.mark.parametrize("anneal", [False, True])

@@ -194,13 +194,20 @@ def test_optimal_baseline_for_reward_to_go_has_the_least_exact_variance(shape, g
         assert best <= variance(b) + 1e-12
 
 
-def test_return_scores_reduce_to_the_lecture_formula():
+def test_optimal_baseline_is_the_lecture_formula_written_out():
+    """b* = sum_i ||g_i||^2 R_i / sum_i ||g_i||^2, per component b_j = sum_i g_ij^2 R_i /
+    sum_i g_ij^2; with return scores f_i, <h_i, f_i> in place of ||g_i||^2 R_i."""
     g = torch.Generator().manual_seed(0)
-    scores, returns = torch.randn(9, 4, generator=g), torch.randn(9, generator=g)
-    for per_component in (False, True):
-        assert torch.allclose(
-            optimal_baseline(scores, returns, per_component),
-            optimal_baseline(scores, None, per_component, return_scores=scores * returns[:, None]))
+    scores, returns, f = (torch.randn(*shape, generator=g, dtype=torch.float64)
+                          for shape in ((9, 4), (9,), (9, 4)))
+    sq = scores**2
+    assert torch.allclose(optimal_baseline(scores, returns), sq.sum(1) @ returns / sq.sum())
+    assert torch.allclose(optimal_baseline(scores, returns, True),
+                          (sq * returns[:, None]).sum(0) / sq.sum(0))
+    assert torch.allclose(optimal_baseline(scores, None, return_scores=f),
+                          (scores * f).sum() / sq.sum())
+    assert torch.allclose(optimal_baseline(scores, None, True, return_scores=f),
+                          (scores * f).sum(0) / sq.sum(0))
 
 
 def test_optimal_baseline_of_zero_scores_is_zero():
@@ -399,6 +406,9 @@ def run_main(capsys, *args):
     (["--ent-coef", "nan"], "--ent-coef"),
     (["--init-log-std", "inf"], "--init-log-std"),
     (["--off-policy-epochs", "2", "--estimator", "total"], "--estimator reward-to-go"),
+    (["--off-policy-epochs", "2", "--off-policy-mode", "trajectory"], "--estimator total"),
+    (["--off-policy-epochs", "2", "--off-policy-mode", "per_decision", "--baseline", "none",
+      "--no-discount-weighting"], "--discount-weighting"),
     (["--off-policy-epochs", "2", "--off-policy-mode", "per_decision"], "--baseline none"),
 ])
 def test_bad_hyperparameters_are_one_line_and_exit_status_2(args, message, tmp_path, capsys):
@@ -428,6 +438,8 @@ def test_the_last_batch_runs_whole_and_the_checkpoint_keeps_v(tmp_path, capsys):
     ["--baseline", "optimal", "--estimator", "total"],
     ["--off-policy-epochs", "3"],
     ["--off-policy-epochs", "2", "--off-policy-mode", "per_decision", "--baseline", "none"],
+    ["--off-policy-epochs", "2", "--off-policy-mode", "trajectory", "--baseline", "none",
+     "--estimator", "total"],
     ["--env-id", "Pendulum-v1", "--ent-coef", "0.01"],
 ])
 def test_every_variant_trains_and_logs_finite_losses(flags, tmp_path, capsys):
