@@ -545,7 +545,7 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a plain kill acts as Ctrl-C:
     try:  # a KeyboardInterrupt, so that train's `finally` saves the model
         out = evaluate_checkpoint(given) if given.get("eval_only") else train(configure(given))
-    except (ConfigError, ImportError) as e:  # ImportError: an optional package is missing
+    except (ConfigError, ImportError, MemoryError) as e:  # a missing package; too big a buffer
         print(f"{NAME}.py: error: {e}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:

@@ -316,10 +316,10 @@ def train(cfg):  # DQN or DDPG; returns the result dict, main's last line on std
     envs.action_space.seed(cfg.seed)
     rng = np.random.default_rng([cfg.seed, 0])  # exploration: epsilon, random actions, noise
     agent = (DQN if cfg.algo == "dqn" else DDPG)(cfg, obs_space, act_space, device)
+    buffer = ReplayBuffer(cfg.buffer_size, obs_space.shape[0], act_space.shape,  # before the
+                          np.int64 if cfg.algo == "dqn" else np.float32, [cfg.seed, 1],  # logs:
+                          cfg.prioritized, cfg.per_alpha, cfg.per_eps)  # a MemoryError is clean
     log = RunLog(cfg, ["update", "global_step", *agent.stats])
-    buffer = ReplayBuffer(cfg.buffer_size, obs_space.shape[0], act_space.shape,
-                          np.int64 if cfg.algo == "dqn" else np.float32, [cfg.seed, 1],
-                          cfg.prioritized, cfg.per_alpha, cfg.per_eps)
     global_step = update = trained = 0  # trained: train_freq env steps trained on, in rounds
     resetting = np.zeros(cfg.num_envs, dtype=bool)  # env i's next step is an autoreset step
     ep_return = ep_length = 0  # of env i's episode so far; its autoreset step (real 0) zeroes
@@ -564,7 +564,7 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a plain kill acts as Ctrl-C:
     try:  # a KeyboardInterrupt, so that train's `finally` saves the model
         out = evaluate_checkpoint(given) if given.get("eval_only") else train(configure(given))
-    except (ConfigError, ImportError) as e:  # ImportError: an optional package is missing
+    except (ConfigError, ImportError, MemoryError) as e:  # a missing package; too big a buffer
         print(f"{NAME}.py: error: {e}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:

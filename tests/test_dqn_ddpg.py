@@ -498,6 +498,12 @@ def test_help_tags_each_flag_of_one_algorithm(capsys):
     assert {"target_update_interval", "double", "dueling", "noise", "ou_theta"} <= dqn ^ ddpg
 
 
+def test_a_buffer_too_big_for_memory_is_refused_before_the_logs_are_written(tmp_path, capsys):
+    args = ["--buffer-size", str(10**15), "--run-dir", str(tmp_path / "r"), "--quiet"]  # 16 PB
+    assert_exits_2(args, "allocate", capsys)
+    assert not (tmp_path / "r").exists()
+
+
 @pytest.mark.parametrize("args, message", [
     (["--env-id", "Pendulum-v1", "--algo", "dqn"], "dqn needs Discrete actions"),
     (["--algo", "ddpg"], "ddpg needs Box actions"),
