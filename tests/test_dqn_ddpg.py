@@ -189,6 +189,26 @@ def test_dqn_copies_the_target_each_time_the_step_passes_a_multiple_of_c():
     assert copies == [False, False, False, True, False, False, True, False, False, True]
 
 
+@pytest.mark.parametrize("noise", ["normal", "ou"])
+def test_ddpg_noise_scales_to_the_action_range_and_ou_restarts_each_episode(noise):
+    """a = clip(mu(s) + x_t (high - low) / 2, low, high), x_t = sigma eps_t, or OU's
+    x_t = x_{t-1} - theta x_{t-1} + sigma eps_t from x = 0 at each episode's first step."""
+    space = gym.spaces.Box(np.float32([-2.0, 0.0]), np.float32([2.0, 10.0]))
+    cfg = resolve(Config(algo="ddpg", net_arch="8", noise=noise, noise_std=0.3, ou_theta=0.2,
+                         learning_starts=0, num_envs=2), space)
+    agent = DDPG(cfg, gym.spaces.Box(-1, 1, (3,)), space, torch.device("cpu"))
+    obs, x = np.ones((2, 3), np.float32), np.zeros((2, 2))
+    with torch.no_grad():
+        mu = agent.nets["actor"](torch.as_tensor(obs)).numpy()
+    rng, same_draws = np.random.default_rng(0), np.random.default_rng(0)
+    for resetting in np.array([[False, False], [True, False], [False, False]]):
+        eps = 0.3 * same_draws.standard_normal((2, 2))
+        x = np.where(resetting[:, None], 0.0, x) * 0.8 + eps if noise == "ou" else eps
+        expected = np.clip(mu + x * np.float32([2.0, 5.0]), space.low, space.high)
+        assert not np.array_equal(expected, np.clip(mu, space.low, space.high))  # noise shows
+        np.testing.assert_allclose(agent.act(obs, 10, 0.5, resetting, rng), expected, rtol=1e-6)
+
+
 def test_actor_stays_in_bounds_and_dueling_mean_is_value():
     act_space = gym.spaces.Box(np.float32([-2.0, 0.5]), np.float32([2.0, 1.0]))
     actor = Actor(act_space, *mlp(3, 2, [8]))

@@ -436,3 +436,19 @@ def test_learns_pendulum_far_better_than_random(tmp_path, capsys):
                       "--update-epochs", "10", "--gamma", "0.9", "--gae-lambda", "0.95",
                       "--no-anneal-lr", "--no-anneal-clip", "--quiet", "--run-dir", str(tmp_path))
     assert result["eval_return_mean"] > -700
+
+
+def test_reward_scaling_divides_by_the_std_of_discounted_returns_restarted_per_episode():
+    """Engstrom et al.'s scaling: R <- gamma R + r per env, restarted after an episode's end;
+    r is divided by the running std of those R (and clipped to 10)."""
+    normalizer = ppo.Normalizer(3, 2, 0.9, enabled=True)
+    rewards = np.array([[1.0, 2.0], [3.0, -4.0], [5.0, 6.0], [0.5, 1.0]])
+    ends = np.array([[False, True], [False, False], [True, False], [False, False]])
+    ref, ret = ppo.RunningMeanStd(), np.zeros(2)
+    for r, end in zip(rewards, ends):
+        ret = 0.9 * ret + r
+        ref.update(ret)
+        ret[end] = 0.0
+        scaled = normalizer.reward(r, end)
+        np.testing.assert_array_equal(scaled, np.clip(r / np.sqrt(ref.var + 1e-8), -10, 10))
+    assert ref.count > 8 and ref.var > 0
