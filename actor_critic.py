@@ -59,7 +59,7 @@ class Config:
     shared_trunk: bool = False  # one feature extractor under both heads (option 2)
     gamma: float = 0.99  # discount factor
     learning_rate: float = 7e-4  # Adam step size, actor and critic
-    vf_coef: float = 0.5  # weight of the critic's squared TD error in the loss
+    vf_coef: float = 0.5  # weight of the critic's squared TD error in the loss (batch mode)
     ent_coef: float = 0.0  # entropy bonus coefficient
     max_grad_norm: float = 0.5  # clip the gradient's global norm to this (batch mode)
     hidden_size: int = 64  # width of the two hidden layers

@@ -12,12 +12,13 @@ their exponentially weighted average, computed backwards in one pass:
     A^GAE_t = (1 - lam) (A^(1)_t + lam A^(2)_t + lam^2 A^(3)_t + ...)
             = sum_l (gamma lam)^l delta_{t+l} = delta_t + gamma lam A^GAE_{t+1}.
 
-lam = 0 is the one-step actor-critic (A2C) advantage delta_t; lam = 1 is the Monte Carlo
-return minus V(s_t), unbiased whatever V is; with the true V every lam is unbiased. V is fitted
-to the lambda-returns A^GAE_t + V(s_t). A terminated episode has V(s_{t+1}) = 0; a truncated one
-(time limit) is bootstrapped with V(final observation), and so is the cut at a rollout's end.
-As in the paper, the update drops the gamma^t weight of the discounted gradient: gamma acts as
-a variance-reduction parameter of an estimate of the undiscounted objective's gradient.
+lam = 0 is the one-step actor-critic (A2C) advantage delta_t; lam = 1 is the Monte Carlo return
+minus V(s_t), unbiased whatever V is on whole episodes (one cut short ends in V); with the true V
+every lam is unbiased. V is fitted to the lambda-returns A^GAE_t + V(s_t). A terminated episode
+has V(s_{t+1}) = 0; a truncated one (time limit) is bootstrapped with V(final observation), and
+so is the cut at a rollout's end. As in the paper, the update drops the gamma^t weight of the
+discounted gradient: gamma acts as a variance-reduction parameter of an estimate of the
+undiscounted objective's gradient.
 
 Envs are gymnasium vector envs with the default NEXT_STEP autoreset: the step after an episode
 ends only resets that env (action ignored, reward 0) and is masked out of every batch.
