@@ -34,9 +34,9 @@ CHOICES = {"objective": ("clip", "kl-penalty")}
 LIMITS = {"gamma": "0 < x <= 1", "gae_lambda": "0 <= x <= 1", "clip_eps": "0 < x < 1",
           **{k: "x > 0" for k in ("total_timesteps", "num_envs", "num_steps", "minibatch_size",
                                   "update_epochs", "max_grad_norm", "hidden_size")},
-          **{k: "0 < x < inf" for k in ("learning_rate", "kl_target", "kl_beta")}, "init_log_std":
-          "abs(x) <= 20", **{k: "0 <= x < inf" for k in ("ent_coef", "vf_coef", "target_kl")},
-          "eval_episodes": "x >= 0"}
+          **{k: "0 < x < inf" for k in ("learning_rate", "kl_target", "kl_beta")},
+          **{k: "0 <= x < inf" for k in ("ent_coef", "vf_coef", "target_kl")},
+          "init_log_std": "abs(x) <= 20", "eval_episodes": "x >= 0"}  # exp(20): float32
 STAT_NAMES = ["policy_loss", "value_loss", "entropy", "approx_kl", "clip_frac"]  # updates.csv
 ENV_SETTINGS = {  # tuned settings by env id, under the flags given (--help lists them)
     "CartPole-v1": {},  # the defaults: RL Zoo's CartPole-v1 settings

@@ -39,7 +39,7 @@ from torch.func import functional_call, grad, vmap
 
 CHOICES = {"estimator": ("total", "reward-to-go"), "baseline": ("none", "mean", "optimal", "value"),
            "off_policy_mode": ("trajectory", "per_decision", "first_order")}
-LIMITS = {"total_timesteps": "x > 0", "num_envs": "x > 0", "batch_episodes": "x > 0",  # NaN: no
+LIMITS = {"total_timesteps": "x > 0", "num_envs": "x > 0", "batch_episodes": "x > 0",
           "hidden_size": "x > 0", "off_policy_epochs": "x > 0", "value_steps": "x >= 0",
           "eval_episodes": "x >= 0", "gamma": "0 < x <= 1", "ent_coef": "0 <= x < inf",
           "learning_rate": "0 < x < inf", "value_learning_rate": "0 < x < inf",
