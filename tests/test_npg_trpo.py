@@ -400,11 +400,11 @@ def test_tiny_pendulum_run_logs_its_steps_and_eval_only_restores_obs_statistics(
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--max-kl", "0"], "--max-kl must satisfy x > 0"),
+    (["--max-kl", "0"], "--max-kl must satisfy 0 < x < inf"),
     (["--value-minibatch-size", "0"], "--value-minibatch-size must satisfy x > 0"),
     (["--backtrack-ratio", "1.5"], "--backtrack-ratio must satisfy 0 < x <= 1"),
     (["--gae-lambda", "-0.1"], "--gae-lambda must satisfy 0 <= x <= 1"),
-    (["--damping", "-1"], "--damping must satisfy x >= 0"),
+    (["--damping", "-1"], "--damping must satisfy 0 <= x < inf"),
     (["--num-envs", "1", "--num-steps", "1"], "needs at least 2 steps"),
     (["--algo", "ppo"], "invalid choice"),
 ])
