@@ -87,7 +87,7 @@ def test_cleanrls_commit_from_its_checkout_or_as_given(tmp_path):
 
 
 def test_relative_paths_still_name_them_from_cleanrls_run_folder(tmp_path, monkeypatch):
-    """CleanRL runs with its run folder as the working directory, so the README's relative
+    """CleanRL runs with its run folder as the working directory, so the docstring's relative
     --python ../cleanrl-venv/bin/python must be made absolute first; a missing one is an error."""
     class Seen(Exception):
         pass
