@@ -34,9 +34,9 @@ CHOICES = {"objective": ("clip", "kl-penalty")}
 LIMITS = {"gamma": "0 < x <= 1", "gae_lambda": "0 <= x <= 1", "clip_eps": "0 < x < 1",
           **{k: "x > 0" for k in ("total_timesteps", "num_envs", "num_steps", "minibatch_size",
                                   "update_epochs", "max_grad_norm", "hidden_size")},
-          **{k: "0 < x < inf" for k in ("learning_rate", "kl_target", "kl_beta")},
+          **{k: "0 < x < inf" for k in ("learning_rate", "kl_target")}, "eval_episodes": "x >= 0",
           **{k: "0 <= x < inf" for k in ("ent_coef", "vf_coef", "target_kl")},
-          "init_log_std": "abs(x) <= 20", "eval_episodes": "x >= 0"}  # exp(20): float32
+          "kl_beta": "1e-10 <= x <= 1e10", "init_log_std": "abs(x) <= 20"}  # exp(20): float32
 STAT_NAMES = ["policy_loss", "value_loss", "entropy", "approx_kl", "clip_frac"]  # updates.csv
 ENV_SETTINGS = {  # tuned settings by env id, under the flags given (--help lists them)
     "CartPole-v1": {},  # the defaults: RL Zoo's CartPole-v1 settings
@@ -138,7 +138,8 @@ def adapt_kl_beta(beta, kl, kl_target):
     """The paper's rule: halve beta when d < d_targ / 1.5, double it when d > 1.5 d_targ."""
     if not (beta > 0 and kl_target > 0):
         raise ValueError(f"adapt_kl_beta: beta and kl_target must be > 0; got {beta}, {kl_target}")
-    return beta / 2.0 if kl < kl_target / 1.5 else beta * 2.0 if kl > kl_target * 1.5 else beta
+    beta = beta / 2.0 if kl < kl_target / 1.5 else beta * 2.0 if kl > kl_target * 1.5 else beta
+    return min(max(beta, 1e-10), 1e10)  # --kl-beta's range: halved for ever, a float reaches 0
 
 
 def value_loss(values, old_values, returns, clip_eps=None):

@@ -5,6 +5,7 @@ the surrogate's shape (formula, pessimism, where its gradient vanishes) per samp
 hypothesis; the rollout's bootstrapping on a tiny chain env built so that each wrong way of
 handling a time limit gives a different number.
 """
+import copy
 import json
 
 import gymnasium as gym
@@ -129,6 +130,52 @@ def test_adaptive_kl_rule_halves_keeps_or_doubles_beta():
     assert adapt_kl_beta(1.0, d_targ / 1.5 + 1e-6, d_targ) == 1.0
     assert adapt_kl_beta(1.0, 1.5 * d_targ - 1e-6, d_targ) == 1.0
     assert adapt_kl_beta(1.0, 1.5 * d_targ + 1e-6, d_targ) == 2.0
+    beta = 1.0  # a long run of small (or large) d: beta stays in --kl-beta's range, [1e-10, 1e10]
+    for _ in range(2000):  # unbounded, beta reaches 0 after 1075 halvings (and inf by doubling)
+        beta = adapt_kl_beta(beta, 0.0, d_targ)
+    assert beta == 1e-10 and adapt_kl_beta(beta, 1.0, d_targ) == 2e-10
+    for _ in range(2000):
+        beta = adapt_kl_beta(beta, 1.0, d_targ)
+    assert beta == 1e10
+
+
+def test_the_kl_penalty_is_kl_from_pi_old_to_pi_theta():
+    """ppo_update's penalty and its logged d are KL[pi_old, pi_theta] (the paper's section 4):
+    two SGD steps by hand with that KL give its actor, and with KL[pi_theta, pi_old] they do not.
+    (At theta = theta_old both KLs have zero gradient: the second step tells them apart.)"""
+    torch.manual_seed(0)
+    agent, n, beta, lr = ppo.Agent(4, gym.spaces.Discrete(3), 16, 0.0), 64, 30.0, 0.5
+    obs, actions = torch.randn(n, 4), torch.randint(0, 3, (n,))
+    with torch.no_grad():
+        batch = dict(obs=obs, actions=actions, log_probs=agent.dist(obs).log_prob(actions),
+                     values=torch.randn(n), advantages=torch.randn(n), returns=torch.randn(n))
+    old, kl = copy.deepcopy(agent), torch.distributions.kl_divergence
+
+    def by_hand(old_first):
+        actor = copy.deepcopy(old)  # theta_old, where ppo_update starts
+        for _ in range(2):
+            dist, adv = actor.dist(obs), batch["advantages"]
+            d = kl(old.dist(obs), dist) if old_first else kl(dist, old.dist(obs))
+            loss = -ppo_kl_penalty_objective(dist.log_prob(actions), batch["log_probs"],
+                                             (adv - adv.mean()) / (adv.std() + 1e-8), d, beta)
+            grads = torch.autograd.grad(loss, list(actor.actor.parameters()))
+            with torch.no_grad():
+                for p, g in zip(actor.actor.parameters(), grads):
+                    p -= lr * g
+        return torch.nn.utils.parameters_to_vector(actor.actor.parameters())
+
+    cfg = ppo.Config(objective="kl-penalty", update_epochs=2, minibatch_size=n, max_grad_norm=1e9)
+    epochs = ppo.ppo_update(agent, torch.optim.SGD(agent.parameters(), lr=lr), batch, cfg,
+                            cfg.clip_eps, beta)
+    theta = torch.nn.utils.parameters_to_vector(agent.actor.parameters())
+    right, wrong = by_hand(old_first=True), by_hand(old_first=False)
+    assert torch.allclose(theta, right, atol=1e-5)
+    assert (theta - wrong).abs().max() > 100 * (theta - right).abs().max()
+    with torch.no_grad():
+        d_right, d_wrong = (kl(*pair).mean().item() for pair in [
+            (old.dist(obs), agent.dist(obs)), (agent.dist(obs), old.dist(obs))])
+    assert epochs[-1]["kl"] == pytest.approx(d_right, rel=1e-5)
+    assert epochs[-1]["kl"] != pytest.approx(d_wrong, rel=1e-2)
 
 
 @given(seeds, st.floats(0.0, 5.0))
