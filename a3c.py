@@ -223,7 +223,7 @@ def play_segment(model, env, act_space, obs, state, t_max, take_step):
         segment.update(terminated=terminated, truncated=truncated, global_step=global_step)
         if terminated or truncated:  # a segment never spans two episodes
             break
-    with torch.no_grad():  # the bootstrap V(s_T); n_step_returns ignores it after a termination
+    with torch.no_grad():  # the bootstrap V(s_T); learn() ignores it after a termination
         segment["next_value"] = model(obs[None], state)[1]
     return segment, obs, state
 
@@ -233,10 +233,10 @@ def learn(local_model, shared, segment, cfg):
     theta' as it played, one batched pass equals the paper's t_max accumulated gradients."""
     shared_model, optimizer, counter = shared[:3]
     dist, values, _ = local_model(np.array(segment["observations"]), segment["first_state"])
-    next_values = torch.cat([values[1:].detach(), segment["next_value"]])  # V(s_{t+1}) [T]
-    term, end = torch.zeros(2, len(values), dtype=torch.bool)
-    term[-1], end[-1] = segment["terminated"], segment["terminated"] or segment["truncated"]
-    returns = n_step_returns(segment["rewards"], next_values, term, end, cfg.gamma, cfg.t_max)
+    R, returns = 0.0 if segment["terminated"] else segment["next_value"].item(), []  # R_T
+    for reward in reversed(segment["rewards"]):  # the paper's loop, R_t = r_t + gamma R_{t+1}:
+        returns.insert(0, R := reward + cfg.gamma * R)  # n_step_returns of one segment, cheaply
+    returns = torch.tensor(returns, device=values.device)
     loss, stats = a3c_loss(dist.log_prob(torch.cat(segment["actions"])), values,
                            dist.entropy(), returns, cfg.ent_coef, cfg.vf_coef)
     local_model.zero_grad()
