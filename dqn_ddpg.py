@@ -458,7 +458,7 @@ class RunLog:  # the run dir: config.json, progress.csv, updates.csv, TensorBoar
         self.dir = cfg.run_dir or os.path.join(
             "runs", f"{NAME}__{cfg.env_id.replace('/', '-')}__{cfg.seed}__{int(self.start)}")
         try:
-            os.makedirs(self.dir, exist_ok=True)
+            os.makedirs(self.dir, exist_ok=bool(cfg.run_dir))  # a default dir is not shared
             with open(os.path.join(self.dir, "config.json"), "w") as f:
                 json.dump({**dataclasses.asdict(cfg), "settings_from": SOURCES}, f, indent=2)
             self.files = [open(os.path.join(self.dir, name), "w", newline="", buffering=1)

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 import torch
 
+from cli import refused
 from envs import EchoActionEnv
 from terminal import popen_like_a_terminal
 
@@ -267,6 +268,27 @@ def test_tensorboard_missing_is_one_line_before_the_run_dir_is_touched(name, tmp
     assert exit_.value.code == 2 and "tensorboard" in capsys.readouterr().err
     assert os.listdir(run_dir) == ["progress.csv"]
     assert (run_dir / "progress.csv").read_text() == "an earlier run's episodes\n"
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_a_default_run_dir_an_earlier_run_holds_is_refused_not_shared(
+        name, tmp_path, monkeypatch, capsys):
+    """The default dir is named by the second a run starts: two runs of one file, env and seed
+    started in the same second would write into one dir, the second overwriting the first's
+    logs. The second is refused instead (the next seconds' dirs are taken too, so that the
+    test does not depend on when the run starts)."""
+    monkeypatch.chdir(tmp_path)
+    now = int(time.time())
+    taken = [tmp_path / "runs" / f"{name}__CartPole-v1__1__{now + k}" for k in range(3)]
+    for run_dir in taken:
+        run_dir.mkdir(parents=True)
+        (run_dir / "progress.csv").write_text("an earlier run's episodes\n")
+    line = refused(importlib.import_module(name).main, [*TINY[name], "--quiet"], capsys)
+    assert "exists" in line, line
+    assert int(time.time()) < now + 3, "too slow to tell: the run may have missed the taken dirs"
+    for run_dir in taken:
+        assert os.listdir(run_dir) == ["progress.csv"]
+        assert (run_dir / "progress.csv").read_text() == "an earlier run's episodes\n"
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
