@@ -121,12 +121,18 @@ def n_step_returns(rewards, next_values, terminated, episode_end, gamma, n):
     terminated, episode_end = terminated.bool(), episode_end.bool()
     closes_at = episode_end.clone()
     closes_at[-1:] = True  # the rollout's end cuts every window that reaches it
-    goes_on = ~closes_at
     bootstrap = torch.where(terminated, torch.zeros_like(next_values), next_values)
-
     returns = torch.zeros_like(rewards)
-    still_open = torch.ones_like(episode_end)  # [T - k]: the window of y_t runs at step t+k
-    for k in range(min(n, T)):
+    if n >= T:  # no window closes by length: the return, backwards (A2C's n = T: half the time)
+        following = 0.0  # (never used: every window closes at T - 1)
+        for t in reversed(range(T)):  # y_t = r_t + gamma (V(s_{t+1}) if it closes, else y_{t+1})
+            following = returns[t] = rewards[t] + gamma * torch.where(
+                closes_at[t], bootstrap[t], following)
+        return returns
+
+    # n < T: a window closes after n steps too. still_open [T - k]: y_t's window runs at step t+k
+    goes_on, still_open = ~closes_at, torch.ones_like(episode_end)
+    for k in range(n):
         # rows t < T - k, whose step t+k is in the rollout (every later window has closed)
         y = returns[:T - k]
         y += torch.where(still_open, gamma**k * rewards[k:], 0.0)
