@@ -285,7 +285,6 @@ def test_a_default_run_dir_an_earlier_run_holds_is_refused_not_shared(
         (run_dir / "progress.csv").write_text("an earlier run's episodes\n")
     line = refused(importlib.import_module(name).main, [*TINY[name], "--quiet"], capsys)
     assert "exists" in line, line
-    assert int(time.time()) < now + 3, "too slow to tell: the run may have missed the taken dirs"
     for run_dir in taken:
         assert os.listdir(run_dir) == ["progress.csv"]
         assert (run_dir / "progress.csv").read_text() == "an earlier run's episodes\n"
