@@ -343,16 +343,16 @@ def train(cfg):
     ep_return, ep_length = np.zeros(cfg.num_envs), np.zeros(cfg.num_envs, dtype=int)
     try:
         while global_step < cfg.total_timesteps:
-            num_steps = min(cfg.num_steps, -(-(cfg.total_timesteps - global_step) // cfg.num_envs))
+            left = -(-(cfg.total_timesteps - global_step) // cfg.num_envs)  # steps per env to go
+            num_steps = min(cfg.num_steps, max(left, 2 // cfg.num_envs))  # std needs 2 a batch
             batch, obs, raw_obs = collect_rollout(envs, obs, policy, value_net, num_steps,
                                                   act_space, obs_rms, device)
             log_episodes(log, batch["rewards"].cpu().numpy(), batch["episode_end"].cpu().numpy(),
                          global_step, ep_return, ep_length)
-            global_step += num_steps * cfg.num_envs
+            global_step, updates = global_step + num_steps * cfg.num_envs, updates + 1
             if obs_rms is not None:  # new statistics apply from the next rollout on
                 obs_rms.update(raw_obs.reshape(-1, obs_dim))
             stats = learn(policy, value_net, value_opt, batch, cfg, generator)
-            updates += 1
             log.update(global_step, update=updates, global_step=global_step,
                        **{k: f"{stats[k]:.6g}" for k in STATS})
             log.show(global_step, last=global_step >= cfg.total_timesteps)

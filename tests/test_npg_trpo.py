@@ -5,6 +5,7 @@ The shared plumbing (exit codes, run dirs, checkpoints, Ctrl-C) is tested in tes
 import copy
 import json
 import os
+import warnings
 from fractions import Fraction
 
 import gymnasium as gym
@@ -397,6 +398,21 @@ def test_tiny_pendulum_run_logs_its_steps_and_eval_only_restores_obs_statistics(
     again = run_main(["--eval-only", "--checkpoint", os.path.join(run_dir, "model.pt")], capsys)
     assert (again["eval_return_mean"], again["eval_return_std"]) == \
         (result["eval_return_mean"], result["eval_return_std"])
+
+
+def test_one_env_never_updates_on_a_one_step_batch(tmp_path, capsys):
+    """9 steps in rollouts of 4 leave 1: a 1-step batch has no advantage std (NaN). The last
+    rollout takes 2 steps instead, so every update is a number and the run takes 10 steps."""
+    run_dir = str(tmp_path / "run")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch warns of std() over one element
+        result = run_main(["--num-envs", "1", "--num-steps", "4", "--total-timesteps", "9",
+                           "--eval-episodes", "1", "--run-dir", run_dir, "--quiet"], capsys)
+    assert result["global_step"] == 10
+    with open(os.path.join(run_dir, "updates.csv")) as f:
+        rows = [r.split(",") for r in f.read().splitlines()[1:]]
+    assert [r[1] for r in rows] == ["4", "8", "10"]
+    assert all(np.isfinite(float(x)) for r in rows for x in r)
 
 
 @pytest.mark.parametrize("argv, message", [
