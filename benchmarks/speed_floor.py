@@ -547,13 +547,20 @@ def main():
                          f"{row['floor_over_sb3']:.2f}, ours / sb3 {row['ours_over_sb3']:.2f}")
             print(line, flush=True)
         out["pairs"][name] = row
-    if not args.no_train:
-        if os.path.exists(RESULTS):  # the pairs not run keep their rows, with their own run's
-            with open(RESULTS) as fh:  # commit, date and machine
-                out = merged(json.load(fh), out)
-        with open(RESULTS, "w") as fh:
-            json.dump(out, fh, indent=1)
-        print(f"wrote {os.path.relpath(RESULTS, ROOT)}")
+        if not args.no_train:  # each pair as it ends: a run stopped later keeps the pairs done
+            write(out)
+
+
+def write(out):
+    """out's pairs into RESULTS; the pairs it lacks keep their rows there, with their own run's
+    commit, date and machine. Written to a temporary file, then renamed: never half a file."""
+    if os.path.exists(RESULTS):
+        with open(RESULTS) as fh:
+            out = merged(json.load(fh), out)
+    with open(RESULTS + ".tmp", "w") as fh:
+        json.dump(out, fh, indent=1)
+    os.replace(RESULTS + ".tmp", RESULTS)
+    print(f"wrote {os.path.relpath(RESULTS, ROOT)}", flush=True)
 
 
 def merged(old, new):

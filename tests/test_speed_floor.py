@@ -2,6 +2,7 @@
 (a3c: with one worker), and each floor counts the gradient steps (or updates) and env steps
 that the file's Config gives at those settings. Builds every floor and runs one gradient step
 and one env step of each; times nothing long."""
+import json
 import math
 import os
 import sys
@@ -102,6 +103,29 @@ def test_a_run_of_some_pairs_keeps_the_others_rows_with_their_own_run():
     assert out["pairs"]["a3c"] == {**run("z"), "ours_s": 3.0}
     assert out["pairs"]["dqn"] == {**run("b"), "ours_s": 4.0}  # replaced by the new run's
     assert out["pairs"]["gae"] == {**run("b"), "ours_s": 5.0}
+
+
+def test_each_pair_is_written_as_it_ends_so_a_run_stopped_later_keeps_it(monkeypatch, tmp_path):
+    results = str(tmp_path / "speed_floor.json")
+    floor = dict(gradient_steps=2, env_steps=10, unit="updates", env_unit="env steps",
+                 grad_s=1.0, env_s=0.1, floor_s=3.0)
+
+    def run(cmd):  # trpo's two sides train; npg's run stops, as a missing package stopped one
+        if "npg" in cmd:
+            raise RuntimeError("npg stopped")
+        return {"train_time_s": 4.5, "eval_return_mean": 500.0}
+
+    monkeypatch.setattr(speed_floor, "RESULTS", results)
+    monkeypatch.setattr(speed_floor, "time_floor", lambda f: dict(floor))
+    monkeypatch.setattr(speed_floor, "last_json_line", run)
+    monkeypatch.setattr(sys, "argv", ["speed_floor.py", "--pairs", "trpo", "npg", "--repeats",
+                                      "1"])
+    with pytest.raises(RuntimeError, match="npg stopped"):
+        speed_floor.main()
+    with open(results) as fh:
+        rows = json.load(fh)["pairs"]
+    assert list(rows) == ["trpo"] and rows["trpo"]["ours_over_floor"] == 1.5
+    assert not os.path.exists(results + ".tmp")
 
 
 def test_each_side_counts_its_fastest_run_and_the_runs_alternate_with_floor_timings(monkeypatch):
