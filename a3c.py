@@ -336,10 +336,10 @@ def train(cfg):
     """Train with A3C; return the result dict printed as the last stdout line."""
     device = setup(cfg)  # seeds the shared theta's initialisation
     obs_space, act_space = make_env(cfg.env_id)[1:]  # (the env itself is not needed)
-    log = RunLog(cfg, ["update", "global_step", "worker"] + STAT_NAMES + ["wall_time_s"])
     shared_model = build_model(cfg, obs_space, act_space).share_memory()  # stays on the CPU
     shared = (shared_model, SharedAdam(shared_model.parameters(), lr=cfg.learning_rate),
               SPAWN.Value("q", 0), SPAWN.Event(), SPAWN.Queue())  # counter, stop, messages
+    log = RunLog(cfg, ["update", "global_step", "worker"] + STAT_NAMES + ["wall_time_s"])
     (counter, stop, messages), errors, n_updates = shared[2:], [], 0
 
     def handle(kind, *message):  # what a worker reports: an episode, an update, an error

@@ -332,14 +332,14 @@ def train(cfg):
     envs, obs_space, act_space = make_env(cfg.env_id, cfg.num_envs)
     envs.reset(seed=cfg.seed)  # later resets continue these seeded generators
     envs.action_space.seed(cfg.seed)
-    stats = ["policy_loss", "value_loss", "entropy", "baseline_mean", "grad_norm", "approx_kl"]
-    log = RunLog(cfg, ["update", "global_step"] + stats)
     policy = Policy(obs_space.shape[0], act_space, cfg.hidden_size, cfg.init_log_std).to(device)
     opt = torch.optim.Adam(policy.parameters(), lr=cfg.learning_rate)
     value_net = value_opt = None
     if cfg.baseline == "value":
         value_net = mlp(obs_space.shape[0], 1, cfg.hidden_size).to(device)
         value_opt = torch.optim.Adam(value_net.parameters(), lr=cfg.value_learning_rate)
+    stats = ["policy_loss", "value_loss", "entropy", "baseline_mean", "grad_norm", "approx_kl"]
+    log = RunLog(cfg, ["update", "global_step"] + stats)  # its clock: train_time_s starts here
     global_step, update = 0, 0
     try:
         while global_step < cfg.total_timesteps:  # whole episodes: the last batch may run over
