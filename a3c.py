@@ -223,8 +223,8 @@ def play_segment(model, env, act_space, obs, state, t_max, take_step):
         segment.update(terminated=terminated, truncated=truncated, global_step=global_step)
         if terminated or truncated:  # a segment never spans two episodes
             break
-    with torch.no_grad():  # the bootstrap V(s_T); learn() ignores it after a termination
-        segment["next_value"] = model(obs[None], state)[1]
+    with torch.no_grad():  # the bootstrap V(s_T) (no pi, no distribution); ignored if terminal
+        segment["next_value"] = model.v(model.trunk(obs[None], state)[0]).squeeze(-1)
     return segment, obs, state
 
 

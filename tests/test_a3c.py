@@ -215,19 +215,18 @@ class CountEnv(gym.Env):
 
 
 class ValueIsTenTimesObs(torch.nn.Module):
-    """A stub pi/V: action 0, V(s) = 10 s, and a recurrent state that counts the steps."""
+    """A stub of what play_segment uses: act (action 0, and a recurrent state that counts the
+    steps), trunk (the observations as they are) and the value head v: V(s) = 10 s."""
     discrete = True
-
-    def __init__(self):
-        super().__init__()
-        self.unused = torch.nn.Parameter(torch.zeros(()))
 
     def act(self, obs, state):
         return torch.zeros(obs.shape[0], dtype=torch.long), state + 1
 
-    def forward(self, obs, state):
-        dist = torch.distributions.Categorical(logits=torch.zeros(obs.shape[0], 2))
-        return dist, 10 * torch.as_tensor(obs)[:, 0], state + 1
+    def trunk(self, obs, state):
+        return torch.as_tensor(obs), state + 1
+
+    def v(self, features):
+        return 10 * features[:, :1]
 
 
 @pytest.mark.parametrize("terminal_at, t_max, budget, expected", [
