@@ -101,6 +101,8 @@ def n_step_returns(rewards, next_values, terminated, episode_end, gamma, n):
     if rewards.dim() == 0 or not 0 <= gamma <= 1 or not n >= 1:
         raise ValueError(f"n_step_returns: want rewards [T] or [T, N], gamma in [0, 1], n >= 1; "
                          f"got {list(rewards.shape)}, {gamma}, {n}")
+    if (terminated.bool() & ~episode_end.bool()).any():  # e.g. truncated passed as episode_end
+        raise ValueError("n_step_returns: episode_end must be true wherever terminated is")
     T, terminated, episode_end = rewards.shape[0], terminated.bool(), episode_end.bool()
     dtype = torch.promote_types(torch.result_type(rewards, 1.0), next_values.dtype)  # ints: float
     bootstrap = gamma * torch.where(terminated, 0.0, next_values).to(dtype)  # no V after s_T
@@ -118,8 +120,7 @@ def n_step_returns(rewards, next_values, terminated, episode_end, gamma, n):
 def a3c_loss(log_probs, values, entropies, returns, ent_coef, vf_coef):
     """sum_t [-log pi(a_t|s_t) A_t - beta H_t + c_v (R_t - V(s_t))^2 / 2], A_t = R_t - V(s_t).
 
-    Over a segment's [T] steps, summed as in the paper's accumulated gradients. The advantage
-    is a constant for the policy term, and the returns a constant target for V."""
+    Summed over a segment's [T] steps, as the paper accumulates gradients; A_t, R_t: constants."""
     log_probs, values, entropies, returns = as_tensors(
         "a3c_loss", log_probs=log_probs, values=values, entropies=entropies, returns=returns)
     advantages = (returns - values).detach()
@@ -153,9 +154,8 @@ class SharedAdam(torch.optim.Adam):
 def push_gradients(local_model, shared_model):
     """Copy the local gradients onto the shared parameters, on every update.
 
-    A widely copied version assigns the local .grad tensor once and later skips the copy,
-    trusting that the local tensor keeps being reused; zero_grad(set_to_none=True) makes a new
-    one each update, so the shared model would apply its first gradient forever."""
+    A widely copied version assigns the local .grad tensor once, then skips the copy, but each
+    zero_grad(set_to_none=True) makes a new one, so theta would get its first gradient forever."""
     for local, shared in zip(local_model.parameters(), shared_model.parameters()):
         shared.grad = None if local.grad is None else local.grad.to("cpu", copy=True)
 

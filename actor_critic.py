@@ -116,6 +116,8 @@ def n_step_returns(rewards, next_values, terminated, episode_end, gamma, n):
     if rewards.dim() == 0 or not 0 <= gamma <= 1 or not n >= 1:
         raise ValueError(f"n_step_returns: want rewards [T] or [T, N], gamma in [0, 1], n >= 1; "
                          f"got {list(rewards.shape)}, {gamma}, {n}")
+    if (terminated.bool() & ~episode_end.bool()).any():  # e.g. truncated passed as episode_end
+        raise ValueError("n_step_returns: episode_end must be true wherever terminated is")
     T = rewards.shape[0]
     rewards = rewards.to(torch.promote_types(torch.result_type(rewards, 1.0), next_values.dtype))
     terminated, episode_end = terminated.bool(), episode_end.bool()

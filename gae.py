@@ -111,6 +111,8 @@ def compute_gae(rewards, values, next_values, terminated, episode_end, gamma, la
     if rewards.dim() == 0 or len(rewards) == 0 or not (0 <= gamma <= 1 and 0 <= lam <= 1):
         raise ValueError(f"compute_gae: want rewards [T] or [T, N] with T >= 1, gamma and lam in "
                          f"[0, 1]; got {list(rewards.shape)}, {gamma}, {lam}")
+    if (terminated.bool() & ~episode_end.bool()).any():  # e.g. truncated passed as episode_end
+        raise ValueError("compute_gae: episode_end must be true wherever terminated is")
     not_terminal = 1.0 - terminated.to(next_values.dtype)
     deltas = rewards + gamma * not_terminal * next_values - values  # delta_t
     continues = 1.0 - episode_end.to(deltas.dtype)

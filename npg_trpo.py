@@ -152,13 +152,14 @@ def compute_gae(rewards, values, next_values, terminated, episode_end, gamma, la
     if rewards.dim() == 0 or len(rewards) == 0 or not (0 <= gamma <= 1 and 0 <= lam <= 1):
         raise ValueError(f"compute_gae: want rewards [T] or [T, N] with T >= 1, gamma and lam in "
                          f"[0, 1]; got {list(rewards.shape)}, {gamma}, {lam}")
+    if (terminated.bool() & ~episode_end.bool()).any():  # e.g. truncated passed as episode_end
+        raise ValueError("compute_gae: episode_end must be true wherever terminated is")
     not_term = 1.0 - terminated.to(next_values.dtype)
     deltas = rewards + gamma * not_term * next_values - values  # delta_t, the TD error
     not_end = 1.0 - episode_end.to(deltas.dtype)
     advantages, running = torch.zeros_like(deltas), torch.zeros_like(deltas[0])
-    for t in reversed(range(rewards.shape[0])):
-        running = deltas[t] + gamma * lam * not_end[t] * running  # A_t = delta_t + g l A_{t+1}
-        advantages[t] = running
+    for t in reversed(range(rewards.shape[0])):  # A_t = delta_t + gamma lam A_{t+1}
+        running = advantages[t] = deltas[t] + gamma * lam * not_end[t] * running
     return advantages, advantages + values
 
 
@@ -225,8 +226,7 @@ def trpo_step(policy, obs, actions, advantages, max_kl, damping=0.1, cg_iters=15
         for k in range(backtracks if line_search else 1):
             vector_to_parameters(old_params + backtrack_ratio**k * step, params)
             L_new, kl = surrogate_and_kl()
-            ls_steps = k + 1
-            accepted = not line_search or bool(L_new > L_old and kl <= max_kl)
+            ls_steps, accepted = k + 1, not line_search or bool(L_new > L_old and kl <= max_kl)
             if accepted:
                 break
         if not accepted:  # no candidate passed: the policy stays where it was

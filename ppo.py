@@ -104,6 +104,8 @@ def compute_gae(rewards, values, next_values, terminated, episode_end, gamma, la
     if rewards.dim() == 0 or len(rewards) == 0 or not (0 <= gamma <= 1 and 0 <= lam <= 1):
         raise ValueError(f"compute_gae: want rewards [T] or [T, N] with T >= 1, gamma and lam in "
                          f"[0, 1]; got {list(rewards.shape)}, {gamma}, {lam}")
+    if (terminated.bool() & ~episode_end.bool()).any():  # e.g. truncated passed as episode_end
+        raise ValueError("compute_gae: episode_end must be true wherever terminated is")
     deltas = rewards + gamma * (1.0 - terminated.to(next_values.dtype)) * next_values - values
     advantages, running, not_end = torch.zeros_like(deltas), 0.0, 1.0 - episode_end.to(deltas.dtype)
     for t in reversed(range(deltas.shape[0])):
@@ -366,9 +368,7 @@ def train(cfg):
 @torch.no_grad()
 def evaluate(agent, cfg, device):
     """cfg.eval_episodes deterministic returns of agent = (Agent, Normalizer), statistics frozen."""
-    agent, normalizer = agent
-    env = make_env(cfg.env_id)[0]
-    returns = np.zeros(cfg.eval_episodes)
+    (agent, normalizer), env, returns = agent, make_env(cfg.env_id)[0], np.zeros(cfg.eval_episodes)
     for i in range(cfg.eval_episodes):
         obs, _ = env.reset(seed=cfg.seed + 10_000 + i)  # fixed seeds: --eval-only reproduces them
         terminated = truncated = False

@@ -167,6 +167,19 @@ def test_n_step_returns_refuse_n_below_one_and_give_empty_for_t_zero(f):
           0.9, 2)
 
 
+@pytest.mark.parametrize("f", GAES + N_STEPS)
+def test_a_termination_that_is_no_episode_end_is_refused(f):
+    """terminated[t]: s_{t+1} is terminal, so the trajectory stops after t and episode_end[t]
+    (terminated or truncated) must hold too. Passing truncated in its place is the usual slip;
+    the recursion then ran on into the next episode's steps without a word."""
+    given = dict(ROLLOUT, episode_end=[False, False, True])  # misses the termination at t = 1
+    args = [given[k] for k in inspect.signature(f).parameters if k in given]
+    with pytest.raises(ValueError, match=f"^{f.__name__}: episode_end must be true wherever "
+                                         "terminated is$"):
+        f(*args, 0.9, 1)
+    f(*[ROLLOUT[k] for k in inspect.signature(f).parameters if k in ROLLOUT], 0.9, 1)  # holds
+
+
 @pytest.mark.parametrize("f", GAES)
 def test_compute_gae_refuses_t_zero_and_mismatched_shapes(f):
     empty = [torch.zeros(0)] * 5
