@@ -111,9 +111,10 @@ def dqn_targets(rewards, next_q_target, terminated, gamma, next_q_online=None):
 @torch.no_grad()
 def soft_update(target, source, tau):
     """target <- tau source + (1 - tau) target, in place, parameter by parameter; tau=1 copies."""
-    if not 0 <= tau <= 1:
-        raise ValueError(f"soft_update: tau must be in [0, 1], not {tau}")
-    for t, s in zip(target.parameters(), source.parameters(), strict=True):
+    pairs = list(zip(target.parameters(), source.parameters(), strict=True))  # all, then update
+    if not 0 <= tau <= 1 or any(t.shape != s.shape for t, s in pairs):  # copy_ would broadcast
+        raise ValueError(f"soft_update: tau must be in [0, 1] (is {tau}), the nets' shapes equal")
+    for t, s in pairs:
         t.copy_(s) if tau == 1 else t.mul_(1.0 - tau).add_(tau * s)  # two roundings, no FMA
 
 
@@ -171,8 +172,7 @@ class ReplayBuffer:
             self.tree[nodes] = self.tree[2 * nodes] + self.tree[2 * nodes + 1]
 
     def update_priorities(self, idx, td_errors):
-        priorities = (np.abs(td_errors) + self.eps) ** self.alpha  # p_i^alpha
-        self.set_priorities(idx, priorities)
+        self.set_priorities(idx, priorities := (np.abs(td_errors) + self.eps) ** self.alpha)
         self.max_priority = max(self.max_priority, float(priorities.max()))
 
 

@@ -83,6 +83,19 @@ def test_soft_update_with_tau_1_copies_even_a_diverged_target():
     assert all(torch.equal(t, s) for t, s in zip(target.parameters(), source.parameters()))
 
 
+def test_soft_update_refuses_other_shapes_or_counts_before_it_changes_anything():
+    """copy_ and add_ broadcast: a [1, 2] weight would fill a [2, 2] one without a word, and a
+    source with more parameters was caught only after the target's had all been updated."""
+    two_layers = lambda out: nn.Sequential(nn.Linear(3, 2), nn.Linear(2, out))
+    for tau in (0.5, 1.0):
+        for target, source, message in [(two_layers(2), two_layers(1), "soft_update: .*shapes"),
+                                        (nn.Linear(3, 2), two_layers(2), "zip")]:
+            before = [p.detach().clone() for p in target.parameters()]
+            with pytest.raises(ValueError, match=message):
+                soft_update(target, source, tau)
+            assert all(torch.equal(p, b) for p, b in zip(target.parameters(), before))
+
+
 def test_ddpg_actor_loss_gradient_is_the_chain_rule():
     torch.manual_seed(3)
     act_space = gym.spaces.Box(np.float32([-2.0, 0.0]), np.float32([2.0, 1.0]))
