@@ -172,12 +172,13 @@ def test_a_termination_that_is_no_episode_end_is_refused(f):
     """terminated[t]: s_{t+1} is terminal, so the trajectory stops after t and episode_end[t]
     (terminated or truncated) must hold too. Passing truncated in its place is the usual slip;
     the recursion then ran on into the next episode's steps without a word."""
-    given = dict(ROLLOUT, episode_end=[False, False, True])  # misses the termination at t = 1
-    args = [given[k] for k in inspect.signature(f).parameters if k in given]
+    def call(rollout):  # f's own arguments, in its order, then gamma and lam or n
+        return f(*[rollout[k] for k in inspect.signature(f).parameters if k in rollout], 0.9, 1)
+
     with pytest.raises(ValueError, match=f"^{f.__name__}: episode_end must be true wherever "
                                          "terminated is$"):
-        f(*args, 0.9, 1)
-    f(*[ROLLOUT[k] for k in inspect.signature(f).parameters if k in ROLLOUT], 0.9, 1)  # holds
+        call(dict(ROLLOUT, episode_end=[False, False, True]))  # misses the termination at t = 1
+    call(ROLLOUT)  # the same steps with the termination an episode end: accepted
 
 
 @pytest.mark.parametrize("f", GAES)
