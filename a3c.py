@@ -265,13 +265,13 @@ def worker(rank, cfg, device, shared, parent_pid, run_dir):
 
     try:
         torch.set_num_threads(1)  # more threads per worker would only fight the other workers
-        torch.set_flush_denormal(True)  # as RunLog does in the main process, which we don't share
         torch.manual_seed(cfg.seed + rank)
         np.random.seed(cfg.seed + rank)
         env, obs_space, act_space = make_env(cfg.env_id)
         env.action_space.seed(cfg.seed + rank)
         obs, _ = env.reset(seed=cfg.seed + rank)
         local_model = build_model(cfg, obs_space, act_space).to(device)
+        torch.set_flush_denormal(True)  # as RunLog in main; after the env (numpy 1's finfo warns)
         state, ep_return, ep_length = local_model.initial_state(1, device), 0.0, 0
         while not stop.is_set() and os.getppid() == parent_pid:  # until told to stop or orphaned
             with torch.no_grad():  # theta' <- theta
