@@ -616,6 +616,7 @@ def test_ctrl_c_or_kill_stops_every_worker_and_keeps_the_model(how, tmp_path):
 
 class CrashEnv(gym.Wrapper):
     """CartPole that raises on its 30th step when seeded with an odd seed (worker 1 of seed 2)."""
+    metadata = {"render_modes": []}  # gymnasium 1.1's make reads it off the class: a dict
 
     def __init__(self):
         super().__init__(gym.make("CartPole-v1"))

@@ -128,7 +128,7 @@ def test_pure_functions_keep_dtype_and_leave_inputs_alone():
 mdps = st.tuples(st.integers(2, 3), st.integers(2, 3), st.integers(3, 4), st.integers(0, 10**6))
 
 
-def setup(shape, gamma, perturbation_seed=None):
+def exact_problem(shape, gamma, perturbation_seed=None):
     """MDP, theta, every trajectory, and V_t(s_t), V_{t+1}(s_{t+1}) of the exact or a wrong V."""
     S, A, H, seed = shape
     mdp = random_mdp(S, A, H, seed)
@@ -184,7 +184,7 @@ def predicted_td_bias(mdp, theta, V_error, gamma):
 @settings(max_examples=10)  # each example enumerates up to 6561 trajectories five times
 @given(mdps, st.floats(0.5, 1.0))
 def test_one_step_advantage_with_the_exact_critic_is_unbiased(shape, gamma):
-    mdp, theta, trajs, V, Q = setup(shape, gamma)
+    mdp, theta, trajs, V, Q = exact_problem(shape, gamma)
     psi = one_step_advantages(trajs, V, gamma)  # r_t + gamma V(s_{t+1}) - V(s_t)
     exact = exact_grad_J(mdp, theta, gamma)
     assert close(expected_gradient(theta, trajs, estimator(trajs, gamma, psi)), exact,
@@ -200,8 +200,8 @@ def test_one_step_advantage_with_the_exact_critic_is_unbiased(shape, gamma):
 @settings(max_examples=10)
 @given(mdps, st.floats(0.5, 1.0), st.integers(0, 10**6))
 def test_a_wrong_critic_biases_the_td_advantage_but_not_return_minus_baseline(shape, gamma, seed):
-    mdp, theta, trajs, V_wrong, _ = setup(shape, gamma, perturbation_seed=seed)
-    _, _, _, V, _ = setup(shape, gamma)
+    mdp, theta, trajs, V_wrong, _ = exact_problem(shape, gamma, perturbation_seed=seed)
+    _, _, _, V, _ = exact_problem(shape, gamma)
     exact = exact_grad_J(mdp, theta, gamma)
 
     def expectation(psi):
@@ -226,7 +226,7 @@ def test_a_wrong_critic_biases_the_td_advantage_but_not_return_minus_baseline(sh
 def test_n_step_bias_shrinks_to_zero_as_n_reaches_the_horizon():
     """The bias of the n-step advantage with a wrong critic: nonzero for n < H, zero at n = H."""
     gamma, shape = 0.9, (3, 2, 4, 11)
-    mdp, theta, trajs, V_wrong, _ = setup(shape, gamma, perturbation_seed=3)
+    mdp, theta, trajs, V_wrong, _ = exact_problem(shape, gamma, perturbation_seed=3)
     exact = exact_grad_J(mdp, theta, gamma)
     biases = [(expected_gradient(theta, trajs, estimator(
         trajs, gamma, n_step_advantages(trajs, V_wrong, gamma, n))) - exact).norm()

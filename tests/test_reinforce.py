@@ -28,7 +28,7 @@ mdps = st.tuples(st.integers(2, 3), st.integers(2, 3), st.integers(3, 4), st.int
 gammas = st.floats(0.5, 1.0)
 
 
-def setup(shape, behavior_seed=None):
+def exact_problem(shape, behavior_seed=None):
     S, A, H, seed = shape
     mdp = random_mdp(S, A, H, seed)
     theta = random_theta(mdp, seed)
@@ -89,14 +89,14 @@ def test_pure_functions_keep_dtype_and_leave_inputs_alone():
 
 @given(mdps, gammas, st.booleans())
 def test_total_and_reward_to_go_estimators_are_unbiased(shape, gamma, reward_to_go):
-    mdp, theta, trajs = setup(shape)
+    mdp, theta, trajs = exact_problem(shape)
     estimate = expected_gradient(theta, trajs, surrogate_of(trajs, gamma, reward_to_go=reward_to_go))
     assert torch.allclose(estimate, exact_grad_J(mdp, theta, gamma), atol=EXACT)
 
 
 @given(mdps, st.floats(0.5, 0.95))
 def test_reward_to_go_without_discount_weighting_is_biased_unless_gamma_is_one(shape, gamma):
-    mdp, theta, trajs = setup(shape)
+    mdp, theta, trajs = exact_problem(shape)
     # sum_t grad log pi_t G_t (no gamma^t) estimates a different vector for gamma < 1 ...
     biased = expected_gradient(theta, trajs, surrogate_of(trajs, gamma, discount_weighting=False))
     assert (biased - exact_grad_J(mdp, theta, gamma)).norm() > 1e-4
@@ -108,7 +108,7 @@ def test_reward_to_go_without_discount_weighting_is_biased_unless_gamma_is_one(s
 @given(mdps, gammas, st.booleans(), st.integers(0, 10**6), st.floats(-10, 10))
 def test_any_state_baseline_leaves_the_expectation_unchanged(shape, gamma, reward_to_go, seed,
                                                              constant):
-    mdp, theta, trajs = setup(shape)
+    mdp, theta, trajs = exact_problem(shape)
     g = torch.Generator().manual_seed(seed)
     table = 5 * torch.randn(mdp.horizon, mdp.n_states, generator=g, dtype=torch.float64)
     b_state = table[torch.arange(mdp.horizon), trajs.states]  # b_t(s_t), any function of t, s_t
@@ -122,7 +122,7 @@ def test_any_state_baseline_leaves_the_expectation_unchanged(shape, gamma, rewar
 @given(mdps, gammas, st.integers(0, 10**6))
 def test_a_baseline_that_depends_on_the_action_biases_the_estimate(shape, gamma, seed):
     """The negative control: b(s_t, a_t) is not allowed, and the test sees it."""
-    mdp, theta, trajs = setup(shape)
+    mdp, theta, trajs = exact_problem(shape)
     table = torch.randn(mdp.n_states, mdp.n_actions, dtype=torch.float64,
                         generator=torch.Generator().manual_seed(seed))
     b_action = table[trajs.states, trajs.actions]
@@ -158,7 +158,7 @@ def test_optimal_baseline_minimises_the_sample_second_moment(N, P, seed, per_com
 @given(mdps, gammas)
 def test_optimal_baseline_has_the_least_exact_variance(shape, gamma):
     """Enumerated Var[g(tau)(R(tau) - b)] at b* is at most at b = 0, b = E[R], b* +- 0.1."""
-    mdp, theta, trajs = setup(shape)
+    mdp, theta, trajs = exact_problem(shape)
     discount = gamma ** torch.arange(mdp.horizon, dtype=torch.float64)
     R = (trajs.rewards * discount).sum(1)
     scores = per_trajectory_gradients(theta, trajs, lambda lp: lp.sum(1))  # grad log p(tau)
@@ -176,7 +176,7 @@ def test_optimal_baseline_has_the_least_exact_variance(shape, gamma):
 @given(mdps, gammas)
 def test_optimal_baseline_for_reward_to_go_has_the_least_exact_variance(shape, gamma):
     """For sum_t gamma^t grad log pi_t (G_t - b): b* = E<h, f> / E||h||^2 (return_scores)."""
-    mdp, theta, trajs = setup(shape)
+    mdp, theta, trajs = exact_problem(shape)
     discount = gamma ** torch.arange(mdp.horizon, dtype=torch.float64)
     G = torch.stack([discounted_returns(r, gamma) for r in trajs.rewards])  # [K, H]
     h = per_trajectory_gradients(theta, trajs, lambda lp: (discount * lp).sum(1))
@@ -260,7 +260,7 @@ def test_off_policy_surrogates_are_the_contract_formulas(T, gamma, seed):
 
 @given(mdps, gammas, st.sampled_from(["trajectory", "per_decision"]))
 def test_importance_sampling_is_unbiased_under_another_behaviour_policy(shape, gamma, mode):
-    mdp, theta, _ = setup(shape)
+    mdp, theta, _ = exact_problem(shape)
     behavior = policy_probs(random_theta(mdp, shape[3] + 1))
     trajs = enumerate_trajectories(mdp, behavior)  # probabilities under the behaviour policy
     estimate = expected_gradient(theta, trajs, off_policy_of(theta, trajs, behavior, gamma, mode))
@@ -269,7 +269,7 @@ def test_importance_sampling_is_unbiased_under_another_behaviour_policy(shape, g
 
 @given(mdps, gammas)
 def test_first_order_equals_on_policy_when_target_is_behaviour(shape, gamma):
-    mdp, theta, trajs = setup(shape)
+    mdp, theta, trajs = exact_problem(shape)
     for weighting in (True, False):
         first_order = per_trajectory_gradients(theta, trajs, off_policy_of(
             theta, trajs, policy_probs(theta), gamma, "first_order", discount_weighting=weighting))
@@ -281,7 +281,7 @@ def test_first_order_equals_on_policy_when_target_is_behaviour(shape, gamma):
 @given(mdps, gammas)
 def test_first_order_is_biased_when_target_differs(shape, gamma):
     """It drops the ratio of state distributions: the lecture's approximation, visible here."""
-    mdp, theta, _ = setup(shape)
+    mdp, theta, _ = exact_problem(shape)
     behavior = policy_probs(random_theta(mdp, shape[3] + 1, scale=2.0))
     trajs = enumerate_trajectories(mdp, behavior)
     estimate = expected_gradient(theta, trajs, off_policy_of(
