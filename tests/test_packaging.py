@@ -34,8 +34,8 @@ def _build_wheel(tmp_path):
     version = Version(importlib.metadata.version("setuptools"))
     if version < Version("61"):
         pytest.skip("setuptools < 61 cannot read pyproject.toml's [project] table")
-    if version < Version("70.1") and importlib.util.find_spec("wheel") is None:  # (a Python
-        # 3.11 venv's own setuptools is 65.5)
+    # setuptools builds wheels itself from 70.1 on (a Python 3.10 or 3.11 venv brings 65.5)
+    if version < Version("70.1") and importlib.util.find_spec("wheel") is None:
         pytest.skip("setuptools < 70.1 builds wheels with the wheel package: pip install wheel")
     src = tmp_path / "src"
     shutil.copytree(ROOT, src, ignore=NOT_COPIED)
