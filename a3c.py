@@ -273,7 +273,7 @@ def worker(rank, cfg, device, shared, parent_pid, run_dir):
         local_model = build_model(cfg, obs_space, act_space).to(device)
         torch.set_flush_denormal(True)  # as RunLog in main; after the env (numpy 1's finfo warns)
         state, ep_return, ep_length = local_model.initial_state(1, device), 0.0, 0
-        while not stop.is_set() and os.getppid() == parent_pid:  # until told to stop or orphaned
+        while not stop.value and os.getppid() == parent_pid:  # until told to stop or orphaned
             with torch.no_grad():  # theta' <- theta
                 torch._foreach_copy_([*local_model.parameters()], [*shared_model.parameters()])
             segment, obs, state = play_segment(local_model, env, act_space, obs, state,
@@ -322,7 +322,7 @@ def drain(messages, handle, timeout=0.0):  # every message waiting; the first up
 
 def stop_workers(workers, stop, messages, handle, timeout=5.0):
     """Ask the workers to stop; kill those still running after `timeout` s: no orphans."""
-    stop.set()
+    stop.value = 1
     deadline = time.time() + timeout
     while any(p.is_alive() for p in workers) and time.time() < deadline:
         drain(messages, handle, 0.02)  # a worker cannot exit while its messages are unread
@@ -338,9 +338,9 @@ def train(cfg):
     obs_space, act_space = make_env(cfg.env_id)[1:]  # (the env itself is not needed)
     shared_model = build_model(cfg, obs_space, act_space).share_memory()  # stays on the CPU
     shared = (shared_model, SharedAdam(shared_model.parameters(), lr=cfg.learning_rate),
-              SPAWN.Value("q", 0), SPAWN.Event(), SPAWN.Queue())  # counter, stop, messages
+              SPAWN.Value("q", 0), SPAWN.Value("b", 0, lock=False), SPAWN.Queue())
     log = RunLog(cfg, ["update", "global_step", "worker"] + STAT_NAMES + ["wall_time_s"])
-    (counter, stop, messages), errors, n_updates = shared[2:], [], 0
+    (counter, stop, messages), errors, n_updates = shared[2:], [], 0  # stop: a lock-free flag
 
     def handle(kind, *message):  # what a worker reports: an episode, an update, an error
         nonlocal n_updates
@@ -359,7 +359,7 @@ def train(cfg):
             while not errors and not any(p.exitcode for p in workers) and any(
                     p.is_alive() for p in workers):
                 drain(messages, handle, 0.1)
-                log.show(counter.value)
+                log.show(counter.get_obj().value)  # unlocked: a killed worker may hold the lock
         finally:
             stop_workers(workers, stop, messages, handle)
     finally:

@@ -70,7 +70,7 @@ def a3c_worker_in_process(mod, cfg):
     obs_space, act_space = mod.make_env(cfg.env_id)[1:]
     shared_model = mod.build_model(cfg, obs_space, act_space).share_memory()
     shared = (shared_model, mod.SharedAdam(shared_model.parameters(), lr=cfg.learning_rate),
-              mod.SPAWN.Value("q", 0), mod.SPAWN.Event(), queue.Queue())
+              mod.SPAWN.Value("q", 0), mod.SPAWN.Value("b", 0, lock=False), queue.Queue())
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as run_dir:
         mod.worker(0, cfg, mod.torch.device("cpu"), shared, os.getppid(), run_dir)

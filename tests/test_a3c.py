@@ -570,13 +570,17 @@ def assert_no_process_left(tag, within=10.0):
     assert tagged_processes(tag) == []
 
 
-def start_cli(run_dir, *args):
+def start_cli(run_dir, *args, worker=None):
+    """a3c.py's command line in its own process group; worker: a function of this module that
+    stands in for a3c.worker."""
     tag = uuid.uuid4().hex
     env = dict(os.environ, A3C_TEST_TAG=tag,
                PYTHONPATH=os.pathsep.join([ROOT, os.path.dirname(os.path.abspath(__file__)),
                                            os.path.join(os.path.dirname(
                                                os.path.abspath(__file__)), "support")]))
-    proc = popen_like_a_terminal([sys.executable, os.path.join(ROOT, "a3c.py"), "--run-dir",
+    program = [os.path.join(ROOT, "a3c.py")] if worker is None else [
+        "-c", f"import a3c, test_a3c; a3c.worker = test_a3c.{worker}; a3c.main()"]
+    proc = popen_like_a_terminal([sys.executable, *program, "--run-dir",
                              str(run_dir), "--quiet", *args], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)  # its own process group, like a terminal's
@@ -670,6 +674,32 @@ def test_a_worker_killed_without_a_word_ends_every_process_with_a_one_line_error
     assert proc.returncode == 1, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "exited with code -9" in lines[0], err
+    assert_no_process_left(tag)
+
+
+def dies_holding_the_step_counters_lock(rank, cfg, device, shared, parent_pid, run_dir):
+    """A stand-in worker: rank 0 takes the shared step counter's lock and dies holding it, as a
+    worker the OOM killer stops inside take_step() would; the others wait to be killed."""
+    if rank == 0:
+        shared[2].get_lock().acquire()
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(3600)
+
+
+@pytest.mark.slow
+def test_a_worker_killed_holding_a_lock_ends_every_process_with_a_one_line_error(tmp_path):
+    """The main process takes no lock a worker may hold: before, it read the step counter
+    through its lock for the progress line, and waited on the dead worker's lock forever."""
+    run_dir = tmp_path / "run"
+    proc, tag = start_cli(run_dir, "--num-workers", "2",
+                          worker="dies_holding_the_step_counters_lock")
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
+    assert proc.returncode == 1, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "worker 0 exited with code -9" in lines[0], err
     assert_no_process_left(tag)
 
 
