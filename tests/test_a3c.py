@@ -570,6 +570,15 @@ def assert_no_process_left(tag, within=10.0):
     assert tagged_processes(tag) == []
 
 
+def assert_one_line_error(proc, err, tag, expected):
+    """The run ended with exit status 1 and one line on stderr, holding `expected`; none of its
+    processes is left."""
+    assert proc.returncode == 1, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], err
+    assert_no_process_left(tag)
+
+
 def start_cli(run_dir, *args, worker=None):
     """a3c.py's command line in its own process group; worker: a function of this module that
     stands in for a3c.worker."""
@@ -650,12 +659,9 @@ def test_a_crashing_worker_ends_every_process_with_a_one_line_error(tmp_path):
         _, err = proc.communicate(timeout=120)  # worker 0 alone would run for hours
     finally:
         os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
-    assert proc.returncode == 1, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "worker 1 failed: RuntimeError: the env broke" in lines[0], err
+    assert_one_line_error(proc, err, tag, "worker 1 failed: RuntimeError: the env broke")
     assert "the env broke" in (run_dir / "worker1_error.txt").read_text()
     assert (run_dir / "model.pt").exists()
-    assert_no_process_left(tag)
 
 
 @pytest.mark.slow
@@ -671,10 +677,7 @@ def test_a_worker_killed_without_a_word_ends_every_process_with_a_one_line_error
         _, err = proc.communicate(timeout=60)
     finally:
         os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
-    assert proc.returncode == 1, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "exited with code -9" in lines[0], err
-    assert_no_process_left(tag)
+    assert_one_line_error(proc, err, tag, "exited with code -9")
 
 
 def dies_holding_the_step_counters_lock(rank, cfg, device, shared, parent_pid, run_dir):
@@ -697,10 +700,7 @@ def test_a_worker_killed_holding_a_lock_ends_every_process_with_a_one_line_error
         _, err = proc.communicate(timeout=60)
     finally:
         os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
-    assert proc.returncode == 1, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "worker 0 exited with code -9" in lines[0], err
-    assert_no_process_left(tag)
+    assert_one_line_error(proc, err, tag, "worker 0 exited with code -9")
 
 
 @pytest.mark.slow
