@@ -146,26 +146,30 @@ def best_of(runs):  # speed_floor.py --repeats: each side's fastest of its runs 
 
 def floor_table():
     """Markdown lines of benchmarks/results/speed_floor.json (benchmarks/speed_floor.py): per
-    pair the floor, ours and ours / floor, and sb3's time where sb3 has the algorithm."""
+    pair the floor, ours and ours / floor, the same over the floor timed interleaved, and sb3's
+    time where sb3 has the algorithm."""
     if not os.path.exists(os.path.join(common.RESULTS, "speed_floor.json")):
         return []
     s = load("speed_floor")
     lines = ["| pair | ours | gradient steps (or updates) | ms each | env steps | ms each "
-             "| floor s | ours s | ours / floor | sb3 s | floor / sb3 | ours / sb3 "
-             "| eval return: ours / sb3 | commit | run on |", "|" + "---|" * 15]
+             "| floor s | ours s | ours / floor | interleaved floor s | ours / interleaved "
+             "| sb3 s | floor / sb3 | ours / sb3 | eval return: ours / sb3 | commit | run on |",
+             "|" + "---|" * 17]
     for name, r in s["pairs"].items():
         stale = changed_since(r["ours_sha256"], r["ours_command"].split()[0][:-3],
                               r.get("behaviour_checks", ()))
-        sb3 = lambda key, fmt: "-" if r.get(key) is None else fmt.format(r[key])
+        given = lambda key, fmt: "-" if r.get(key) is None else fmt.format(r[key])
         unit = f" {r['unit']}" if r.get("unit", "gradient steps") != "gradient steps" else ""
         env_unit = f" ({r['env_unit']})" if r.get("env_unit") else ""
         lines.append(f"| {name} | {r['ours_command']} | {r['gradient_steps']:,}{unit} "
                      f"| {r['grad_s'] * 1e3:.2f} | {r['env_steps']:,}{env_unit} "
                      f"| {r['env_s'] * 1e3:.3f} | {r['floor_s']:.1f} | {r['ours_s']:.1f}"
                      f"{best_of(r.get('ours_runs_s'))} | {r['ours_s'] / r['floor_s']:.2f} "
-                     f"| {sb3('sb3_s', '{:.1f}')}{best_of(r.get('sb3_runs_s'))} "
-                     f"| {sb3('floor_over_sb3', '{:.2f}')} | {sb3('ours_over_sb3', '{:.2f}')} "
-                     f"| {r['ours_eval']:.1f} / {sb3('sb3_eval', '{:.1f}')} "
+                     f"| {given('floor_interleaved_s', '{:.1f}')} "
+                     f"| {given('ours_over_floor_interleaved', '{:.2f}')} "
+                     f"| {given('sb3_s', '{:.1f}')}{best_of(r.get('sb3_runs_s'))} "
+                     f"| {given('floor_over_sb3', '{:.2f}')} | {given('ours_over_sb3', '{:.2f}')} "
+                     f"| {r['ours_eval']:.1f} / {given('sb3_eval', '{:.1f}')} "
                      f"| {r.get('commit', s['commit'])}{stale} "
                      f"| {run_on(r if 'date' in r else s)} |")  # older files: the run's, at the top
     return lines

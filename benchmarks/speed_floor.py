@@ -11,6 +11,18 @@ torch thread as in compare.py, each timing the best of 5 (the least disturbed by
             holds several: the pair's line says which)
           + env_steps x (seconds per env step, with the acting forward pass)
 
+Each part timed apart, in a tight loop, runs with its code and data hot in the CPU's caches. A
+file cannot do that: it alternates acting and learning, and each evicts what the other needs.
+So each pair also times its floor's two functions interleaved as the file runs them (its
+`cycle`: k gradient steps or updates, then m env steps; ppo 20 then 32, a2c 1 then 5, a3c 1
+then 20, DQN 128 then 256), the best of 5 timings of about 2 s of cycles:
+
+    floor_interleaved = cycles x (seconds per cycle) + (env steps in no cycle) x (per env step)
+
+Both are kept. ours / floor, the first, is #18's yardstick; ours / floor_interleaved says how
+much of it is the cost of alternating, which no loop of this work avoids (2026-12-06, one
+process: a2c's cycle took 1.16 times its parts' sum, a3c's 1.11, ppo's 1.03, DQN's 1.02).
+
 Pairs: ppo, dqn and ddpg at RL Zoo's settings, where the speed targets of ppo.py and dqn_ddpg.py
 ask for sb3's return in at most half sb3's wall time; and every other file at the settings
 benchmarks/compare.py runs it with (benchmarks/pairs.py: the file's defaults at the pair's
@@ -118,7 +130,7 @@ def ppo_floor():
     rollouts = -(-100_000 // 256)
     return dict(gradient_steps=rollouts * 20, env_steps=rollouts * 32, grad_step=grad_step,
                 env_step=env_step, calls=(2000, 3000), unit="gradient steps",
-                env_unit="steps of 8 envs")
+                env_unit="steps of 8 envs", cycle=(20, 32))
 
 
 def dqn_floor():
@@ -148,7 +160,7 @@ def dqn_floor():
 
     return dict(gradient_steps=(50_000 - 1000) // 256 * 128, env_steps=50_000,
                 grad_step=grad_step, env_step=env_step, calls=(2000, 5000),
-                unit="gradient steps", env_unit="env steps")
+                unit="gradient steps", env_unit="env steps", cycle=(128, 256))
 
 
 def ddpg_floor():
@@ -188,7 +200,7 @@ def ddpg_floor():
 
     return dict(gradient_steps=10_000, env_steps=20_000, grad_step=grad_step,
                 env_step=env_step, calls=(500, 5000), unit="gradient steps",
-                env_unit="env steps")
+                env_unit="env steps", cycle=(1, 1))
 
 
 # The files' own settings (benchmarks/pairs.py's PAIRS: each file's defaults at the pair's
@@ -262,7 +274,7 @@ def a2c_floor():
     # steps of the 8 envs
     return dict(gradient_steps=500_000 // 40, env_steps=500_000 // 40 * 5, grad_step=grad_step,
                 env_step=vector_env_step(actor, 8, same_step=True), calls=(2000, 3000),
-                unit="gradient steps", env_unit="steps of 8 envs")
+                unit="gradient steps", env_unit="steps of 8 envs", cycle=(1, 5))
 
 
 def trust_region_floor(line_search):
@@ -319,7 +331,7 @@ def trust_region_floor(line_search):
     # out); ceil(100_000 / 2) = 50_000 steps of the 2 envs (the last rollout has 336)
     return dict(gradient_steps=100_000 // 1024, env_steps=-(-100_000 // 2), grad_step=grad_step,
                 env_step=vector_env_step(actor, 2, same_step=True), calls=(50, 3000),
-                unit="updates", env_unit="steps of 2 envs")
+                unit="updates", env_unit="steps of 2 envs", cycle=(1, 512))
 
 
 def trpo_floor():
@@ -361,7 +373,7 @@ def gae_floor():
     # ceil(300_000 / 8) = 37_500 steps of the 8 envs (1171 x 32 + a last rollout of 28)
     return dict(gradient_steps=300_000 // 256, env_steps=-(-300_000 // 8), grad_step=grad_step,
                 env_step=vector_env_step(actor, 8, same_step=False), calls=(300, 3000),
-                unit="updates", env_unit="steps of 8 envs")
+                unit="updates", env_unit="steps of 8 envs", cycle=(1, 32))
 
 
 def reinforce_floor():
@@ -402,7 +414,8 @@ def reinforce_floor():
     # ceil(500_000 / 8008) = 63 updates; it steps the 8 envs at least 500_000 / 8 = 62_500 times
     return dict(gradient_steps=-(-500_000 // 8008), env_steps=500_000 // 8, grad_step=grad_step,
                 env_step=vector_env_step(actor, 8, same_step=False), calls=(25, 3000),
-                unit="updates", env_unit="steps of 8 envs")
+                unit="updates", env_unit="steps of 8 envs",
+                cycle=(1, 500_000 // 8 // 63))  # the env steps spread over the updates: 992
 
 
 def a3c_floor():
@@ -450,7 +463,7 @@ def a3c_floor():
     # 200_000 / 20 = 10_000 segments of 20 steps, one update each; 200_000 env steps
     return dict(gradient_steps=200_000 // 20, env_steps=200_000, grad_step=grad_step,
                 env_step=env_step, calls=(2000, 5000), unit="gradient steps",
-                env_unit="env steps")
+                env_unit="env steps", cycle=(1, 20))
 
 
 # pair: the floor, our command at the pair's settings, sb3_side_by_side.py's --algo (None:
@@ -465,13 +478,23 @@ PAIRS = {"ppo": (ppo_floor, ["ppo.py"], "ppo"), "dqn": (dqn_floor, ["dqn_ddpg.py
          "a3c": (a3c_floor, ["a3c.py", "--num-workers", "1"], None)}
 
 
-def time_floor(f):
-    """The timings of a floor function's result f, and the floor they add up to."""
+def time_floor(f, cycles_s=2.0):
+    """The timings of a floor function's result f, and the floors they add up to; the cycles
+    timed for about cycles_s seconds (5 at least)."""
     (n_grad, n_env), out = f["calls"], {k: f[k] for k in (
         "gradient_steps", "env_steps", "unit", "env_unit")}
     out["grad_s"] = per_call(f["grad_step"], n_grad, warmup=min(50, n_grad // 5))
     out["env_s"] = per_call(f["env_step"], n_env, warmup=min(50, n_env // 5))
     out["floor_s"] = f["gradient_steps"] * out["grad_s"] + f["env_steps"] * out["env_s"]
+    # The same work as the file orders it: k gradient steps (or updates), then m env steps, and
+    # again; the env steps no cycle holds (before learning starts, a last short rollout) apart.
+    k, m = out["cycle"] = f["cycle"]
+    cycles = f["gradient_steps"] // k
+    cycle = lambda: ([f["grad_step"]() for _ in range(k)], [f["env_step"]() for _ in range(m)])
+    n = max(5, round(cycles_s / (k * out["grad_s"] + m * out["env_s"])))
+    out["cycle_s"] = per_call(cycle, n, warmup=1)
+    out["floor_interleaved_s"] = cycles * out["cycle_s"] + (f["env_steps"] - cycles * m) * out[
+        "env_s"]
     return out
 
 
@@ -512,7 +535,9 @@ def main():
             floors.append(f := time_floor(floor_fn()))
             print(f"{name}: {f['gradient_steps']} {f['unit']} x {f['grad_s'] * 1e3:.2f} ms + "
                   f"{f['env_steps']} {f['env_unit']} x {f['env_s'] * 1e3:.3f} ms = floor "
-                  f"{f['floor_s']:.1f} s", flush=True)
+                  f"{f['floor_s']:.1f} s; interleaved ({f['cycle'][0]} then {f['cycle'][1]}, "
+                  f"{f['cycle_s'] * 1e3:.1f} ms a cycle) {f['floor_interleaved_s']:.1f} s",
+                  flush=True)
 
         time_the_floor()
         ours = sb3 = None
@@ -526,16 +551,23 @@ def main():
                     str(args.seed)])
             ours, *sb3 = best_of_runs(commands, args.repeats, between=time_the_floor)
         f = min(floors, key=lambda x: x["floor_s"])  # each side's best, the floor's too
+        fi = min(floors, key=lambda x: x["floor_interleaved_s"])  # (from its own timing)
         row = {k: round(v, 6) if isinstance(v, float) else v for k, v in f.items()}
-        row.update(floor_runs_s=[round(x["floor_s"], 3) for x in floors],
+        row.update(cycle_s=round(fi["cycle_s"], 6),
+                   floor_interleaved_s=round(fi["floor_interleaved_s"], 3),
+                   floor_runs_s=[round(x["floor_s"], 3) for x in floors],
+                   floor_interleaved_runs_s=[round(x["floor_interleaved_s"], 3) for x in floors],
                    ours_command=" ".join(ours_cmd),
                    ours_sha256=common.file_sha256(ours_cmd[0][:-3]))  # the file ours ran
         if ours is not None:
             row.update(ours_s=ours["train_time_s"], ours_runs_s=ours["runs_s"],
                        ours_eval=ours["eval_return_mean"],
-                       ours_over_floor=round(ours["train_time_s"] / f["floor_s"], 3))
+                       ours_over_floor=round(ours["train_time_s"] / f["floor_s"], 3),
+                       ours_over_floor_interleaved=round(
+                           ours["train_time_s"] / fi["floor_interleaved_s"], 3))
             line = (f"  ours {ours['train_time_s']:.1f} s (runs {ours['runs_s']}; eval "
-                    f"{ours['eval_return_mean']:.1f}): ours / floor {row['ours_over_floor']:.2f}")
+                    f"{ours['eval_return_mean']:.1f}): ours / floor {row['ours_over_floor']:.2f}"
+                    f", over the interleaved floor {row['ours_over_floor_interleaved']:.2f}")
             if sb3:
                 sb3_s = sb3[0]["train_time_s"]
                 row.update(sb3_s=sb3_s, sb3_runs_s=sb3[0]["runs_s"],

@@ -81,14 +81,27 @@ def test_floor_counts_are_the_files_at_its_settings(name):
     f["env_step"]()
 
 
-def test_the_floor_is_the_sum_of_its_timed_parts():
+def test_the_floor_is_the_sum_of_its_timed_parts_and_the_interleaved_floor_of_its_cycles():
     calls = []
-    f = dict(gradient_steps=3, env_steps=1000, unit="updates", env_unit="env steps",
+    f = dict(gradient_steps=6, env_steps=1000, unit="updates", env_unit="env steps",
              grad_step=lambda: calls.append("grad"), env_step=lambda: calls.append("env"),
-             calls=(10, 20))
-    out = speed_floor.time_floor(f)
-    assert calls.count("grad") == 10 + 2 and calls.count("env") == 20 + 4  # and the warm-ups
-    assert out["floor_s"] == pytest.approx(3 * out["grad_s"] + 1000 * out["env_s"])
+             calls=(10, 20), cycle=(2, 300))
+    out = speed_floor.time_floor(f, cycles_s=0.0)  # 5 cycles, the fewest
+    apart, interleaved = calls[:10 + 2 + 20 + 4], calls[10 + 2 + 20 + 4:]  # and the warm-ups
+    assert apart == ["grad"] * 12 + ["env"] * 24
+    assert out["floor_s"] == pytest.approx(6 * out["grad_s"] + 1000 * out["env_s"])
+    # cycles of 2 gradient steps then 300 env steps, the file's order: a warm-up and 5 timed
+    assert interleaved == (["grad"] * 2 + ["env"] * 300) * 6
+    # 3 cycles, and the 100 env steps no cycle holds, at the tight loop's rate
+    assert out["floor_interleaved_s"] == pytest.approx(3 * out["cycle_s"] + 100 * out["env_s"])
+
+
+@pytest.mark.parametrize("name", list(speed_floor.PAIRS))
+def test_each_floors_cycle_divides_its_gradient_steps_and_fits_its_env_steps(name):
+    f = speed_floor.PAIRS[name][0]()
+    k, m = f["cycle"]
+    assert f["gradient_steps"] % k == 0
+    assert 0 <= f["env_steps"] - f["gradient_steps"] // k * m < m or name in ("dqn", "ddpg")
 
 
 def test_a_run_of_some_pairs_keeps_the_others_rows_with_their_own_run():
@@ -108,7 +121,8 @@ def test_a_run_of_some_pairs_keeps_the_others_rows_with_their_own_run():
 def test_each_pair_is_written_as_it_ends_so_a_run_stopped_later_keeps_it(monkeypatch, tmp_path):
     results = str(tmp_path / "speed_floor.json")
     floor = dict(gradient_steps=2, env_steps=10, unit="updates", env_unit="env steps",
-                 grad_s=1.0, env_s=0.1, floor_s=3.0)
+                 grad_s=1.0, env_s=0.1, floor_s=3.0, cycle=(1, 5), cycle_s=2.0,
+                 floor_interleaved_s=4.0)
 
     def run(cmd):  # trpo's two sides train; npg's run stops, as a missing package stopped one
         if "npg" in cmd:
@@ -125,6 +139,7 @@ def test_each_pair_is_written_as_it_ends_so_a_run_stopped_later_keeps_it(monkeyp
     with open(results) as fh:
         rows = json.load(fh)["pairs"]
     assert list(rows) == ["trpo"] and rows["trpo"]["ours_over_floor"] == 1.5
+    assert rows["trpo"]["ours_over_floor_interleaved"] == 1.125
     assert not os.path.exists(results + ".tmp")
 
 
