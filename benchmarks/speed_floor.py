@@ -5,7 +5,9 @@ At fixed settings the work is fixed: so many gradient steps (or updates) on so m
 transitions, so many env steps each with a forward pass to act. This script times that work
 done by the barest loop we could write (the same networks, batch sizes and optimiser as the
 file; no logging, distribution objects, replay sampling, return recursions or checks), one
-torch thread as in compare.py, each timing the best of 5 (the least disturbed by other load):
+torch thread as in compare.py, denormal floats flushed to 0 as every file does (since
+2026-12-07; before, the floors of DQN and DDPG could slow down as their Adam moments decayed),
+each timing the best of 5 (the least disturbed by other load):
 
     floor = gradient_steps x (seconds per bare gradient step, or per update where one update
             holds several: the pair's line says which)
@@ -21,7 +23,8 @@ then 20, DQN 128 then 256), the best of 5 timings of about 2 s of cycles:
 
 Both are kept. ours / floor, the first, is #18's yardstick; ours / floor_interleaved says how
 much of it is the cost of alternating, which no loop of this work avoids (2026-12-06, one
-process: a2c's cycle took 1.16 times its parts' sum, a3c's 1.11, ppo's 1.03, DQN's 1.02).
+process, denormals flushed: a2c's cycle took 1.16 times its parts' sum, a3c's 1.11, ppo's
+1.03, DQN's 1.02-1.04).
 
 Pairs: ppo, dqn and ddpg at RL Zoo's settings, where the speed targets of ppo.py and dqn_ddpg.py
 ask for sb3's return in at most half sb3's wall time; and every other file at the settings
@@ -524,6 +527,10 @@ def main():
     if args.repeats < 1:
         parser.error(f"--repeats must be >= 1, not {args.repeats}")
     torch.set_num_threads(1)  # as compare.py: one core per run, both sides
+    # as every file trains: Adam's moments of units whose gradient stays 0 decay into denormal
+    # floats, many times slower on this CPU (unflushed, DQN's floor timed interleaved after
+    # its tight loops took 1.37 times their sum on 2026-12-07; flushed, 1.04)
+    torch.set_flush_denormal(True)
     torch.manual_seed(0)
     out = {"machine": common.machine(), "commit": common.git_commit(),
            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "pairs": {}}

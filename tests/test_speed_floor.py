@@ -129,13 +129,23 @@ def test_each_pair_is_written_as_it_ends_so_a_run_stopped_later_keeps_it(monkeyp
             raise RuntimeError("npg stopped")
         return {"train_time_s": 4.5, "eval_return_mean": 500.0}
 
+    flushed = []  # whether a denormal float reads as 0 while the floor is timed, as in the files
+
+    def time_floor(f):
+        flushed.append((torch.tensor(1e-39) * 1.0).item() == 0.0)
+        return dict(floor)
+
     monkeypatch.setattr(speed_floor, "RESULTS", results)
-    monkeypatch.setattr(speed_floor, "time_floor", lambda f: dict(floor))
+    monkeypatch.setattr(speed_floor, "time_floor", time_floor)
     monkeypatch.setattr(speed_floor, "last_json_line", run)
     monkeypatch.setattr(sys, "argv", ["speed_floor.py", "--pairs", "trpo", "npg", "--repeats",
                                       "1"])
-    with pytest.raises(RuntimeError, match="npg stopped"):
-        speed_floor.main()
+    try:
+        with pytest.raises(RuntimeError, match="npg stopped"):
+            speed_floor.main()
+    finally:
+        torch.set_flush_denormal(False)  # process-wide: as the other tests expect
+    assert flushed == [True, True]
     with open(results) as fh:
         rows = json.load(fh)["pairs"]
     assert list(rows) == ["trpo"] and rows["trpo"]["ours_over_floor"] == 1.5
