@@ -115,11 +115,11 @@ def compute_gae(rewards, values, next_values, terminated, episode_end, gamma, la
         raise ValueError("compute_gae: episode_end must be true wherever terminated is")
     not_terminal = 1.0 - terminated.to(next_values.dtype)
     deltas = rewards + gamma * not_terminal * next_values - values  # delta_t
-    continues = 1.0 - episode_end.to(deltas.dtype)
+    decay = gamma * lam * (1.0 - episode_end.to(deltas.dtype))  # 0 where the episode ended
     running = torch.zeros_like(deltas[0])
     advantages = []
     for t in reversed(range(deltas.shape[0])):  # A_t = delta_t + gamma lam A_{t+1}, backwards
-        running = deltas[t] + gamma * lam * continues[t] * running
+        running = deltas[t] + decay[t] * running
         advantages.append(running)
     advantages = torch.stack(advantages[::-1])
     return advantages, advantages + values  # the lambda-return is V's regression target
@@ -253,8 +253,9 @@ def update(policy, value_net, opt, value_opt, batch, cfg, generator):
     value_loss = torch.zeros(())
     size = math.ceil(obs.shape[0] / cfg.value_minibatches)
     for _ in range(cfg.value_epochs):  # V(s_t) regressed on the lambda-returns
-        for idx in torch.randperm(obs.shape[0], generator=generator).to(obs.device).split(size):
-            value_loss = ((value_net(obs[idx]).squeeze(-1) - returns[idx]) ** 2).mean()
+        order = torch.randperm(obs.shape[0], generator=generator).to(obs.device)
+        for o, y in zip(obs[order].split(size), returns[order].split(size)):  # shuffled, in parts
+            value_loss = ((value_net(o).squeeze(-1) - y) ** 2).mean()
             value_opt.zero_grad()
             value_loss.backward()
             value_opt.step()
