@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
                                 "benchmarks"))
 import common  # noqa: E402
 import pairs  # noqa: E402
+import render  # noqa: E402
 import speed_floor  # noqa: E402
 
 
@@ -172,3 +173,19 @@ def test_each_side_counts_its_fastest_run_and_the_runs_alternate_with_floor_timi
     assert calls == ["ours", "sb3", "floor", "ours", "sb3", "floor", "ours", "sb3"]
     assert ours == {"train_time_s": 2.0, "eval_return_mean": 20.0, "runs_s": [3.0, 2.0, 2.5]}
     assert sb3 == {"train_time_s": 3.5, "eval_return_mean": 35.0, "runs_s": [4.0, 5.0, 3.5]}
+
+
+def test_the_table_shows_the_interleaved_floor_and_a_dash_for_rows_from_before_it(monkeypatch):
+    row = dict(ours_command="ppo.py", ours_sha256=common.file_sha256("ppo"), gradient_steps=10,
+               grad_s=0.001, env_steps=20, env_s=0.0001, floor_s=2.0, ours_s=3.0, ours_eval=500.0,
+               commit="abc1234", date="2026-12-07 00:00 UTC", machine="Intel Xeon, 2 cores")
+    doc = {"commit": "abc1234", "date": row["date"], "machine": row["machine"], "pairs": {
+        "ppo": {**row, "floor_interleaved_s": 2.4, "ours_over_floor_interleaved": 1.25},
+        "npg": dict(row)}}  # a row written before the interleaved floor was timed
+    monkeypatch.setattr(render, "load", lambda name: doc)
+    header, _, new, old = render.floor_table()
+    cells = lambda line: [c.strip() for c in line.strip("|").split("|")]
+    at = cells(header).index("interleaved floor s")
+    assert cells(header)[at + 1] == "ours / interleaved"
+    assert cells(new)[at:at + 2] == ["2.4", "1.25"] and cells(new)[at - 1] == "1.50"
+    assert cells(old)[at:at + 2] == ["-", "-"] and len(cells(old)) == len(cells(header))
