@@ -579,6 +579,14 @@ def assert_one_line_error(proc, err, tag, expected):
     assert_no_process_left(tag)
 
 
+def stderr_once_ended(proc, timeout):
+    """proc's stderr when it exits; its process group killed if it outlives `timeout` s."""
+    try:
+        return proc.communicate(timeout=timeout)[1]
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
+
+
 def start_cli(run_dir, *args, worker=None):
     """a3c.py's command line in its own process group; worker: a function of this module that
     stands in for a3c.worker."""
@@ -655,10 +663,7 @@ def test_a_crashing_worker_ends_every_process_with_a_one_line_error(tmp_path):
     run_dir = tmp_path / "run"
     proc, tag = start_cli(run_dir, "--env-id", "test_a3c:A3CCrash-v0", "--seed", "2",
                           "--num-workers", "2", "--total-timesteps", "100000000")
-    try:
-        _, err = proc.communicate(timeout=120)  # worker 0 alone would run for hours
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
+    err = stderr_once_ended(proc, timeout=120)  # worker 0 alone would run for hours
     assert_one_line_error(proc, err, tag, "worker 1 failed: RuntimeError: the env broke")
     assert "the env broke" in (run_dir / "worker1_error.txt").read_text()
     assert (run_dir / "model.pt").exists()
@@ -696,10 +701,7 @@ def test_a_worker_killed_holding_a_lock_ends_every_process_with_a_one_line_error
     run_dir = tmp_path / "run"
     proc, tag = start_cli(run_dir, "--num-workers", "2",
                           worker="dies_holding_the_step_counters_lock")
-    try:
-        _, err = proc.communicate(timeout=60)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
+    err = stderr_once_ended(proc, timeout=60)
     assert_one_line_error(proc, err, tag, "worker 0 exited with code -9")
 
 
