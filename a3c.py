@@ -133,10 +133,9 @@ def a3c_loss(log_probs, values, entropies, returns, ent_coef, vf_coef):
 
 
 class SharedAdam(torch.optim.Adam):
-    """Adam whose step counts and moment estimates live in shared memory.
-
-    Created once, before the workers start, over the parameters of a model in shared memory;
-    every worker then steps the same statistics (Hogwild: no lock). Serially, it is Adam."""
+    """Adam whose step counts and moment estimates live in shared memory. Created once, before the
+    workers start, over the parameters of a model in shared memory; every worker then steps the
+    same statistics (Hogwild: no lock). Serially, it is Adam."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         # foreach=False, torch's CPU default; both paths update the shared state in place
@@ -152,10 +151,9 @@ class SharedAdam(torch.optim.Adam):
 
 
 def push_gradients(local_model, shared_model):
-    """Copy the local gradients onto the shared parameters, on every update.
-
-    A widely copied version assigns the local .grad tensor once, then skips the copy, but each
-    zero_grad(set_to_none=True) makes a new one, so theta would get its first gradient forever."""
+    """Copy the local gradients onto the shared parameters, on every update: a widely copied
+    version assigns the local .grad tensor once, then skips the copy, but each zero_grad()
+    (set_to_none=True) makes a new one, so theta would get its first gradient forever."""
     for local, shared in zip(local_model.parameters(), shared_model.parameters()):
         shared.grad = None if local.grad is None else local.grad.to("cpu", copy=True)
 
@@ -289,6 +287,9 @@ def worker(rank, cfg, device, shared, parent_pid, run_dir):
             row = learn(local_model, shared, segment, cfg)
             messages.put(("update", segment["global_step"], dict(worker=rank, **row)))
         env.close()
+        messages.close()  # flush this worker's messages to the pipe, then skip the interpreter's
+        messages.join_thread()  # teardown: 0.5-0.8 s with torch loaded, and nothing is left to
+        os._exit(0)  # write (the main process waits for this exit to end training)
     except Exception as e:
         path = os.path.join(run_dir, f"worker{rank}_error.txt")
         with open(path, "w") as f:
@@ -393,8 +394,7 @@ def evaluate(model, cfg, device):
 
 
 def load_agent(cfg, ckpt, obs_space, act_space, device):
-    model = build_model(cfg, obs_space, act_space)
-    model.load_state_dict(ckpt["model"])
+    (model := build_model(cfg, obs_space, act_space)).load_state_dict(ckpt["model"])
     return cfg, model.to(device)
 
 

@@ -15,8 +15,8 @@ Two files are special. dqn_ddpg.py steps its envs inside train() itself: its rol
 agent.act alone, the env steps are in "other". a3c.py's worker is a spawned process, whose
 functions cannot be timed from here: its worker function runs in this process instead (one
 worker, as the pair runs it, with the shared model, SharedAdam, counter and stop event that
-train() makes, and a plain queue for its messages, left unread), so that run has no process
-start, no main process and no logs; its rollout is play_segment (which also computes the
+train() makes, a plain queue for its messages, left unread, and the os._exit that ends a worker
+process made a no-op), so that run has no process start or exit, no main process and no logs; its rollout is play_segment (which also computes the
 bootstrap V(s_T) of each segment) and its update learn.
 
     python benchmarks/loop_split.py                  # every pair: about 6 minutes on 2 cores
@@ -34,6 +34,7 @@ import queue
 import sys
 import tempfile
 import time
+from unittest import mock
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402  (the machine, commit and file hash a result ran on)
@@ -64,15 +65,23 @@ def timed(owner, attr, clock):
     setattr(owner, attr, wrapper)
 
 
+class Messages(queue.Queue):  # the worker's messages, left unread: no pipe to flush at its end
+    def close(self):
+        pass
+
+    def join_thread(self):
+        pass
+
+
 def a3c_worker_in_process(mod, cfg):
     """a3c.py's train() up to starting the workers, then worker 0 run here: its time, steps."""
     mod.setup(cfg)
     obs_space, act_space = mod.make_env(cfg.env_id)[1:]
     shared_model = mod.build_model(cfg, obs_space, act_space).share_memory()
     shared = (shared_model, mod.SharedAdam(shared_model.parameters(), lr=cfg.learning_rate),
-              mod.SPAWN.Value("q", 0), mod.SPAWN.Value("b", 0, lock=False), queue.Queue())
+              mod.SPAWN.Value("q", 0), mod.SPAWN.Value("b", 0, lock=False), Messages())
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory() as run_dir:
+    with tempfile.TemporaryDirectory() as run_dir, mock.patch.object(os, "_exit"):  # returns
         mod.worker(0, cfg, mod.torch.device("cpu"), shared, os.getppid(), run_dir)
     return time.perf_counter() - start, shared[2].value
 

@@ -528,6 +528,8 @@ def test_one_worker_run_writes_its_outputs_is_reproducible_and_eval_only_repeats
         assert rows[0] == "global_step,episode_return,episode_length,wall_time_s"
         updates = open(run_dir / "updates.csv").read().splitlines()
         assert len(updates) > 75  # 1500 steps in segments of at most t_max = 20
+        last = dict(zip(updates[0].split(","), updates[-1].split(",")))  # the worker's last
+        assert (last["global_step"], last["adam_step"]) == ("1500", str(len(updates) - 1))  # sent
         model = torch.load(run_dir / "model.pt", weights_only=True)["model"]
         results.append(([r.split(",")[:3] for r in rows], [u.split(",")[:8] for u in updates],
                         model, result["eval_return_mean"]))
@@ -703,6 +705,30 @@ def test_a_worker_killed_holding_a_lock_ends_every_process_with_a_one_line_error
                           worker="dies_holding_the_step_counters_lock")
     err = stderr_once_ended(proc, timeout=60)
     assert_one_line_error(proc, err, tag, "worker 0 exited with code -9")
+
+
+def test_a_worker_flushes_its_messages_before_it_exits_without_the_interpreters_teardown(
+        tmp_path, monkeypatch):
+    """os._exit skips the flush at a normal exit: the last messages must reach the pipe first,
+    or (by how the threads happen to run) the last rows of updates.csv could be lost."""
+    calls = []
+
+    class Messages:  # records what the worker does with its queue, in order
+        def put(self, message):
+            calls.append(message[0])
+
+        def __getattr__(self, name):  # close, join_thread
+            return lambda: calls.append(name)
+
+    monkeypatch.setattr(os, "_exit", lambda code: calls.append(("_exit", code)))
+    cfg = a3c.Config(num_workers=1, total_timesteps=60, seed=1, quiet=True)
+    obs_space, act_space = a3c.make_env(cfg.env_id)[1:]
+    model = a3c.build_model(cfg, obs_space, act_space).share_memory()
+    shared = (model, SharedAdam(model.parameters()), a3c.SPAWN.Value("q", 0),
+              a3c.SPAWN.Value("b", 0, lock=False), Messages())
+    a3c.worker(0, cfg, torch.device("cpu"), shared, os.getppid(), str(tmp_path))
+    assert calls.count("update") >= 3 and "error" not in calls  # 60 steps: 3 segments or more
+    assert calls[-4:] == ["update", "close", "join_thread", ("_exit", 0)]
 
 
 @pytest.mark.slow
