@@ -84,6 +84,9 @@ STUDIES = {  # results files that are no rows, and what this check does with the
     "loop_split": "each file's training time split into rollout and update, timed: the files' "
                   "hashes recorded but not checked here; re-run benchmarks/loop_split.py (about "
                   "6 minutes, alone) where a file's speed may have changed",
+    "a3c_process_costs": "a3c.py's worker start and exit, timed: its hash recorded but not "
+                         "checked here; re-run benchmarks/a3c_process_costs.py (about 2 minutes, "
+                         "alone) where a worker's start or exit may have changed",
     "dqn_loss_study": "dqn_ddpg.py at CleanRL's settings, its hash recorded but not checked here: "
                       "re-run benchmarks/dqn_loss_study.py (about 12 minutes) if DQN's training "
                       "changed",
