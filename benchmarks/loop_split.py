@@ -16,8 +16,9 @@ agent.act alone, the env steps are in "other". a3c.py's worker is a spawned proc
 functions cannot be timed from here: its worker function runs in this process instead (one
 worker, as the pair runs it, with the shared model, SharedAdam, counter and stop event that
 train() makes, a plain queue for its messages, left unread, and the os._exit that ends a worker
-process made a no-op), so that run has no process start or exit, no main process and no logs; its rollout is play_segment (which also computes the
-bootstrap V(s_T) of each segment) and its update learn.
+process made a no-op), so that run has no process start or exit, no main process and no logs;
+its rollout is play_segment (which also computes the bootstrap V(s_T) of each segment) and its
+update learn.
 
     python benchmarks/loop_split.py                  # every pair: about 6 minutes on 2 cores
     python benchmarks/loop_split.py --pairs a2c a3c

@@ -528,8 +528,8 @@ def test_one_worker_run_writes_its_outputs_is_reproducible_and_eval_only_repeats
         assert rows[0] == "global_step,episode_return,episode_length,wall_time_s"
         updates = open(run_dir / "updates.csv").read().splitlines()
         assert len(updates) > 75  # 1500 steps in segments of at most t_max = 20
-        last = dict(zip(updates[0].split(","), updates[-1].split(",")))  # the worker's last
-        assert (last["global_step"], last["adam_step"]) == ("1500", str(len(updates) - 1))  # sent
+        last = dict(zip(updates[0].split(","), updates[-1].split(",")))  # sent before os._exit
+        assert (last["global_step"], last["adam_step"]) == ("1500", str(len(updates) - 1))
         model = torch.load(run_dir / "model.pt", weights_only=True)["model"]
         results.append(([r.split(",")[:3] for r in rows], [u.split(",")[:8] for u in updates],
                         model, result["eval_return_mean"]))
