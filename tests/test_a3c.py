@@ -4,6 +4,7 @@ The estimator's claims are checked exactly on every trajectory of a tiny tabular
 (tests/support/mdp.py). The process tests spawn real workers and look for any process left behind
 through a marker in the environment that every descendant inherits.
 """
+import contextlib
 import json
 import os
 import signal
@@ -581,12 +582,19 @@ def assert_one_line_error(proc, err, tag, expected):
     assert_no_process_left(tag)
 
 
-def stderr_once_ended(proc, timeout):
-    """proc's stderr when it exits; its process group killed if it outlives `timeout` s."""
+@contextlib.contextmanager
+def group_killed_if_alive(proc):
+    """Run the block; then kill proc's process group if proc outlived it: no test leaves a run."""
     try:
-        return proc.communicate(timeout=timeout)[1]
+        yield
     finally:
         os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
+
+
+def stderr_once_ended(proc, timeout):
+    """proc's stderr when it exits; its process group killed if it outlives `timeout` s."""
+    with group_killed_if_alive(proc):
+        return proc.communicate(timeout=timeout)[1]
 
 
 def start_cli(run_dir, *args, worker=None):
@@ -621,7 +629,7 @@ def wait_for_episodes(proc, run_dir, count=2, timeout=120):
 def test_ctrl_c_or_kill_stops_every_worker_and_keeps_the_model(how, tmp_path):
     run_dir = tmp_path / "run"
     proc, tag = start_cli(run_dir, "--total-timesteps", "100000000", "--num-workers", "2")
-    try:
+    with group_killed_if_alive(proc):
         wait_for_episodes(proc, run_dir)
         assert len(tagged_processes(tag)) >= 3  # main, 2 workers (and the resource tracker)
         if how == "Ctrl-C":  # what a terminal sends: SIGINT to the whole group
@@ -629,8 +637,6 @@ def test_ctrl_c_or_kill_stops_every_worker_and_keeps_the_model(how, tmp_path):
         else:  # a plain `kill`: SIGTERM to the main process alone, which must stop the workers
             proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
     assert proc.returncode == 130, err
     assert len(err.strip().splitlines()) == 1 and "interrupted" in err
     assert (run_dir / "model.pt").exists() and not (run_dir / "model.pt.tmp").exists()
@@ -675,15 +681,13 @@ def test_a_crashing_worker_ends_every_process_with_a_one_line_error(tmp_path):
 def test_a_worker_killed_without_a_word_ends_every_process_with_a_one_line_error(tmp_path):
     run_dir = tmp_path / "run"
     proc, tag = start_cli(run_dir, "--num-workers", "2", "--total-timesteps", "100000000")
-    try:
+    with group_killed_if_alive(proc):
         wait_for_episodes(proc, run_dir)
         workers = [pid for pid in tagged_processes(tag)
                    if b"spawn_main" in open(f"/proc/{pid}/cmdline", "rb").read()]
         assert len(workers) == 2
         os.kill(workers[0], signal.SIGKILL)  # no exception, no message: only its exit code
         _, err = proc.communicate(timeout=60)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
     assert_one_line_error(proc, err, tag, "exited with code -9")
 
 
