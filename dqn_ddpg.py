@@ -261,23 +261,24 @@ class DQN(Agent):
             soft_update(self.targets["q"], self.nets["q"], cfg.tau)  # tau = 1: a copy
         f, e0, e1 = cfg.exploration_fraction, cfg.exploration_initial_eps, cfg.exploration_final_eps
         self.stats["epsilon"] = eps = e0 + min(progress / f, 1.0) * (e1 - e0) if f > 0 else e1
-        explore, self.last_step = (rng.random(n) < eps) | (step < cfg.learning_starts), step
-        if explore.all():  # no env acts greedily: Q(s, .) is not needed
+        explore, self.last_step = rng.random(n) < (eps if step >= cfg.learning_starts else 1), step
+        if explore.all():  # no env acts greedily (epsilon is 1 before learning): no Q(s, .)
             return rng.integers(self.act_space.n, size=n)
         with torch.no_grad():
             q = self.nets["q"](torch.as_tensor(obs, dtype=torch.float32, device=self.device))
+        if not explore.any():  # random actions drawn only if an env explores (at epsilon 0.05,
+            return q.argmax(-1).cpu().numpy()  # 1 step in 20 with one env)
         return np.where(explore, rng.integers(self.act_space.n, size=n), q.argmax(-1).cpu().numpy())
 
     def update(self, batch, weights):  # one step of Q_phi; returns Q(s, a), TD errors Q(s, a) - y
-        cfg, q_net = self.cfg, self.nets["q"]
         with torch.no_grad():
-            next_q_online = q_net(batch["next_obs"]) if cfg.double else None
+            next_q_online = self.nets["q"](batch["next_obs"]) if self.cfg.double else None
             y = dqn_targets(batch["rewards"], self.targets["q"](batch["next_obs"]),
-                            batch["terminated"], cfg.gamma, next_q_online)
-        q = q_net(batch["obs"]).gather(1, batch["actions"].long()[:, None]).squeeze(1)  # Q(s, a)
-        td_loss = nn.functional.smooth_l1_loss if cfg.loss == "huber" else nn.functional.mse_loss
+                            batch["terminated"], self.cfg.gamma, next_q_online)
+        q = self.nets["q"](batch["obs"]).gather(1, batch["actions"].long()[:, None]).squeeze(1)
+        td_loss = nn.functional.mse_loss if self.cfg.loss == "mse" else nn.functional.smooth_l1_loss
         loss = (weights * td_loss(q, y, reduction="none")).mean()  # which loss when: README, DQN
-        self.stats["loss"] = self.descend("q", loss, cfg.max_grad_norm)
+        self.stats["loss"] = self.descend("q", loss, self.cfg.max_grad_norm)
         return q.detach(), q.detach() - y
 
 
@@ -310,8 +311,7 @@ class DDPG(Agent):
 
 def train(cfg):  # DQN or DDPG; returns the result dict, main's last line on stdout
     envs, obs_space, act_space = make_env(check(cfg).env_id, cfg.num_envs)
-    cfg = resolve(cfg, act_space)  # the algorithm, from --algo or the actions, and its defaults
-    device = setup(cfg)
+    device = setup(cfg := resolve(cfg, act_space))  # resolve: the algorithm and its defaults
     obs, _ = envs.reset(seed=cfg.seed)  # later resets continue these seeded generators
     envs.action_space.seed(cfg.seed)
     rng = np.random.default_rng([cfg.seed, 0])  # exploration: epsilon, random actions, noise

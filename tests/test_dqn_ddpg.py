@@ -176,6 +176,28 @@ def test_epsilon_and_beta_schedules():
     assert agent.learn(buffer, 1, 0.25)["beta"] == "0.55"
 
 
+def test_dqn_acts_epsilon_greedily_drawing_random_actions_only_for_the_envs_that_explore():
+    """Per env: explore with probability epsilon (1 before learning_starts), then a uniform random
+    action; otherwise argmax_a Q(s, a). A replica generator replays the draws: one uniform per
+    env, then, if any env explores, one random action per env (used where an env explores)."""
+    torch.manual_seed(0)
+    agent = cartpole_dqn(net_arch="8", num_envs=64, learning_starts=100, exploration_fraction=1.0,
+                         exploration_initial_eps=0.5, exploration_final_eps=0.0)
+    obs = 10 * np.random.default_rng(1).standard_normal((64, 4)).astype(np.float32)
+    with torch.no_grad():
+        greedy = agent.nets["q"](torch.as_tensor(obs)).argmax(-1).numpy()
+    assert 0 < greedy.sum() < 64  # both actions greedy somewhere: a random one can differ
+    rng, replica, resetting = np.random.default_rng(2), np.random.default_rng(2), np.zeros(64, bool)
+    for step, progress, eps in [(100, 0.0, 0.5), (99, 0.0, 1.0), (100, 1.0, 0.0), (100, 0.0, 0.5)]:
+        explore = replica.random(64) < eps
+        expected = (np.where(explore, replica.integers(2, size=64), greedy) if explore.any()
+                    else greedy)
+        np.testing.assert_array_equal(agent.act(obs, step, progress, resetting, rng), expected)
+        assert rng.bit_generator.state == replica.bit_generator.state  # the same draws, no more
+        assert agent.stats["epsilon"] == (0.5 if progress == 0 else 0.0)
+    assert not explore.all() and explore.any()  # the last call mixed both kinds of env
+
+
 @pytest.mark.parametrize("loss", ["huber", "mse"])
 def test_dqn_loss_is_huber_or_the_squared_td_error(loss):
     """One update on TD errors of 0.5 and 3 (the two sides of Huber's bend at 1), by hand: Huber
