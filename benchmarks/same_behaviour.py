@@ -16,11 +16,14 @@ a3c with more than one worker is Hogwild: not the same run twice. Its cases run 
 --num-workers 1 and the other flags as the row's, and vouch for the row with that said in the
 record (--selftest shows that one worker is deterministic: it runs the base twice first).
 
-Only when every case of a file is identical does it add, to each row it checked, an entry to the
-row's `behaviour_checks` list: base commit and the file hash there, the head commit and the new
-hash, budget, seeds, number of cases, date, machine. No figure changes. run.py's tables then show
-a row as current when the file has the hash it ran at or one its checks lead to. Where a case
-differs nothing is written for that file, and the first differing row is printed. Rows that were
+Only when every case of an algorithm is identical does it add, to each row those cases checked,
+an entry to the row's `behaviour_checks` list: base commit and the file hash there, the head
+commit and the new hash, budget, seeds, number of cases, date, machine. No figure changes.
+run.py's tables then show a row as current when the file has the hash it ran at or one its
+checks lead to. A file is one algorithm but dqn_ddpg.py, whose DQN and DDPG rows are checked
+apart (BUDGETS' keys): a change to DQN's acting alone leaves the DDPG runs identical, which then
+keep their rows. Where a case differs nothing is written for its algorithm, and the first
+differing row is printed. Rows that were
 already stale at the base are not checked (they need a re-run); files whose hash is the same at
 base and head are skipped.
 
@@ -444,6 +447,14 @@ def run_cases(scripts, cases, head_flags, tmp):
     return verdicts
 
 
+def to_record(cases, verdicts):
+    """The cases whose rows get a check: those of each algorithm (BUDGETS' key) all of whose cases
+    ran and were identical."""
+    keys = [budget_key(c.algo, c.flags) for c in cases]
+    changed = {k for k, v in zip(keys, verdicts) if v != "IDENTICAL"}
+    return [c for c, k in zip(cases, keys) if k not in changed]
+
+
 def outcome(cases, verdicts):
     """The file's line in the summary."""
     if all(v == "IDENTICAL" for v in verdicts):
@@ -454,12 +465,14 @@ def outcome(cases, verdicts):
         if bad:
             parts.append(f"{words} {len(bad)} of {len(cases)} cases (rows "
                          f"{', '.join(r.label for c in bad for r in c.rows)})")
-    return "; ".join(parts) + ": nothing recorded"
+    kept = [r.label for c in to_record(cases, verdicts) for r in c.rows]  # another algorithm's
+    return "; ".join(parts) + (f"; identical: rows {', '.join(kept)}" if kept else
+                               ": nothing recorded")
 
 
 def check_file(algo, rows, base_src, head_src, scale, dry_run, selftest):
-    """Checks one file's rows: (its line in the summary, the cases to record: none unless every
-    case of the file ran and was identical)."""
+    """Checks one file's rows: (its line in the summary, the cases to record: those of each
+    algorithm whose every case ran and was identical)."""
     base_sha, head_sha = sha256_of(base_src), sha256_of(head_src)
     print(f"\n{algo}.py: base {base_sha}, head {head_sha}")
     if base_sha == head_sha:
@@ -485,7 +498,7 @@ def check_file(algo, rows, base_src, head_src, scale, dry_run, selftest):
         if selftest and not base_is_deterministic(scripts[0], cases[0], tmp):
             return "the base is not the same run twice: nothing recorded", []
         verdicts = run_cases(scripts, cases, translated, tmp)
-    return outcome(cases, verdicts), cases if all(v == "IDENTICAL" for v in verdicts) else []
+    return outcome(cases, verdicts), to_record(cases, verdicts)
 
 
 def base_is_deterministic(base_script, case, tmp):

@@ -29,7 +29,7 @@ def test_a_row_is_current_at_its_own_hash_or_where_its_checks_lead(monkeypatch):
     assert common.changed_since("a", "ppo", [check("a", "c")]) == " (checked same at commit-c)"
     assert common.changed_since("a", "ppo", [check("b", "c"), check("a", "b")]) == \
         " (checked same at commit-c)"  # any order
-    assert common.changed_since("a", "ppo", [check("x", "c")]) == " (file changed since)"  # no chain
+    assert common.changed_since("a", "ppo", [check("x", "c")]) == " (file changed since)"  # no link
     assert common.changed_since("a", "ppo", [check("c", "a")]) == " (file changed since)"  # one way
 
 
@@ -232,6 +232,26 @@ def test_a_behaviour_changing_edit_is_different_and_not_recorded(capsys):
                                    False)
     assert cases == [] and outcome.startswith("DIFFERENT in 1 of 1 cases (rows toy_row)")
     assert "progress.csv row 1 (base / head): episode_return" in capsys.readouterr().out
+
+
+def test_dqn_ddpg_records_the_rows_of_the_algorithm_whose_cases_were_all_identical():
+    """dqn_ddpg.py runs two algorithms: a DQN case that differs leaves DDPG's identical cases
+    recorded, and the reverse; a file of one algorithm records nothing where one case differs."""
+    def case(flags, label):
+        c = sb.Case("dqn_ddpg", flags, 1, (1,))
+        c.rows.append(sb.Row(label, f"/r/{label}.json", {}, "algo_sha256", "dqn_ddpg", flags))
+        return c
+    dqn, double = case((), "dqn_row"), case(("--double",), "double_row")
+    ddpg = case(("--env-id", "Pendulum-v1"), "ddpg_row")
+    cases = [dqn, ddpg, double]
+    assert sb.to_record(cases, ["DIFFERENT", "IDENTICAL", "IDENTICAL"]) == [ddpg]
+    assert sb.to_record(cases, ["IDENTICAL", "FAILED", "IDENTICAL"]) == [dqn, double]
+    assert sb.to_record(cases, ["IDENTICAL"] * 3) == cases
+    assert sb.outcome(cases, ["DIFFERENT", "IDENTICAL", "DIFFERENT"]) == (
+        "DIFFERENT in 2 of 3 cases (rows dqn_row, double_row); identical: rows ddpg_row")
+    assert sb.outcome(cases, ["DIFFERENT", "DIFFERENT", "IDENTICAL"]).endswith(": nothing recorded")
+    ppo = [sb.Case("ppo", (), 1, (1,)), sb.Case("ppo", ("--env-id", "Pendulum-v1"), 1, (1,))]
+    assert sb.to_record(ppo, ["IDENTICAL", "DIFFERENT"]) == []
 
 
 def test_unchanged_stale_and_dry_run_files_run_nothing(capsys):
