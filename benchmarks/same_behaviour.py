@@ -16,16 +16,15 @@ a3c with more than one worker is Hogwild: not the same run twice. Its cases run 
 --num-workers 1 and the other flags as the row's, and vouch for the row with that said in the
 record (--selftest shows that one worker is deterministic: it runs the base twice first).
 
-Only when every case of an algorithm is identical does it add, to each row those cases checked,
-an entry to the row's `behaviour_checks` list: base commit and the file hash there, the head
-commit and the new hash, budget, seeds, number of cases, date, machine. No figure changes.
-run.py's tables then show a row as current when the file has the hash it ran at or one its
-checks lead to. A file is one algorithm but dqn_ddpg.py, whose DQN and DDPG rows are checked
-apart (BUDGETS' keys): a change to DQN's acting alone leaves the DDPG runs identical, which then
-keep their rows. Where a case differs nothing is written for its algorithm, and the first
-differing row is printed. Rows that were
-already stale at the base are not checked (they need a re-run); files whose hash is the same at
-base and head are skipped.
+Only when every case of an algorithm is identical does it add, to each row those cases checked, an
+entry to the row's `behaviour_checks` list: base commit and the file hash there, the head commit and
+the new hash, budget, seeds, number of cases, date, machine. No figure changes. run.py's tables then
+show a row as current when the file has the hash it ran at or one its checks lead to. A file is one
+algorithm but dqn_ddpg.py, whose DQN and DDPG rows are checked apart (BUDGETS' keys): a change to
+DQN's acting alone leaves the DDPG runs identical, which then keep their rows. Where a case differs
+nothing is written for its algorithm, and the first differing row is printed. Rows that were already
+stale at the base are not checked (they need a re-run); files whose hash is the same at base and
+head are skipped.
 
 The study files (STUDIES) are no rows: each is handled as its entry says.
 
@@ -465,7 +464,7 @@ def outcome(cases, verdicts):
         if bad:
             parts.append(f"{words} {len(bad)} of {len(cases)} cases (rows "
                          f"{', '.join(r.label for c in bad for r in c.rows)})")
-    kept = [r.label for c in to_record(cases, verdicts) for r in c.rows]  # another algorithm's
+    kept = [r.label for c in to_record(cases, verdicts) for r in c.rows]  # the other algorithm's
     return "; ".join(parts) + (f"; identical: rows {', '.join(kept)}" if kept else
                                ": nothing recorded")
 
