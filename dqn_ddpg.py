@@ -266,9 +266,9 @@ class DQN(Agent):
             return rng.integers(self.act_space.n, size=n)
         with torch.no_grad():
             q = self.nets["q"](torch.as_tensor(obs, dtype=torch.float32, device=self.device))
-        if not explore.any():  # random actions drawn only if an env explores (at epsilon 0.05,
-            return q.argmax(-1).cpu().numpy()  # 1 step in 20 with one env)
-        return np.where(explore, rng.integers(self.act_space.n, size=n), q.argmax(-1).cpu().numpy())
+        greedy = q.argmax(-1).cpu().numpy()  # random actions drawn only if an env explores (at
+        return (np.where(explore, rng.integers(self.act_space.n, size=n), greedy)  # epsilon 0.05,
+                if explore.any() else greedy)  # 1 step in 20 with one env)
 
     def update(self, batch, weights):  # one step of Q_phi; returns Q(s, a), TD errors Q(s, a) - y
         with torch.no_grad():
