@@ -142,12 +142,11 @@ class ReplayBuffer:
         self.alpha, self.eps, self.max_priority = alpha, eps, 1.0
 
     def add(self, *transitions):  # obs, actions, rewards, next_obs, terminated: [n, ...] each
-        idx = (self.pos + np.arange(len(transitions[0]))) % self.capacity  # overwrites the oldest
+        idx = (self.pos + np.arange(n := len(transitions[0]))) % self.capacity  # oldest overwritten
         for array, values in zip(self.data.values(), transitions, strict=True):
             array[idx] = values
-        self.pos = (self.pos + len(idx)) % self.capacity
-        self.size = min(self.size + len(idx), self.capacity)
-        if self.tree is not None and len(idx):
+        self.pos, self.size = (self.pos + n) % self.capacity, min(self.size + n, self.capacity)
+        if self.tree is not None and n:
             self.set_priorities(idx, self.max_priority)  # new ones: the largest p_i^alpha yet
 
     def sample(self, n, beta=1.0):  # n indices, the batch, importance weights; filled slots only
@@ -277,7 +276,8 @@ class DQN(Agent):
                             batch["terminated"], self.cfg.gamma, next_q_online)
         q = self.nets["q"](batch["obs"]).gather(1, batch["actions"].long()[:, None]).squeeze(1)
         td_loss = nn.functional.mse_loss if self.cfg.loss == "mse" else nn.functional.smooth_l1_loss
-        loss = (weights * td_loss(q, y, reduction="none")).mean()  # which loss when: README, DQN
+        loss = ((weights * td_loss(q, y, reduction="none")).mean() if self.cfg.prioritized else
+                td_loss(q, y))  # uniform (weights 1): the same mean, fused; which loss when: README
         self.stats["loss"] = self.descend("q", loss, self.cfg.max_grad_norm)
         return q.detach(), q.detach() - y
 
