@@ -156,6 +156,30 @@ def test_each_pair_is_written_as_it_ends_so_a_run_stopped_later_keeps_it(monkeyp
     assert not os.path.exists(results + ".tmp")
 
 
+def test_a_missing_sb3_package_stops_the_run_before_any_pair_is_timed(monkeypatch, capsys):
+    real = speed_floor.importlib.util.find_spec
+    monkeypatch.setattr(speed_floor.importlib.util, "find_spec",
+                        lambda name: None if name == "sb3_contrib" else real(name))
+
+    def time_floor(f):
+        raise RuntimeError("a floor timed")
+
+    monkeypatch.setattr(speed_floor, "time_floor", time_floor)
+    monkeypatch.setattr(sys, "argv", ["speed_floor.py", "--pairs", "ppo", "trpo"])
+    with pytest.raises(SystemExit) as exit_:
+        speed_floor.main()
+    assert exit_.value.code == 2
+    assert ("sb3_contrib not installed, which the sb3 side needs: pip install sb3-contrib"
+            in capsys.readouterr().err)
+    for pairs in (["ppo", "npg"], ["trpo", "--no-train"]):  # no sb3 TRPO wanted: it runs
+        monkeypatch.setattr(sys, "argv", ["speed_floor.py", "--pairs", *pairs])
+        try:
+            with pytest.raises(RuntimeError, match="a floor timed"):
+                speed_floor.main()
+        finally:
+            torch.set_flush_denormal(False)  # process-wide: as the other tests expect
+
+
 def test_each_side_counts_its_fastest_run_and_the_runs_alternate_with_floor_timings(monkeypatch):
     """The floor is timed before the first round (by main) and between rounds: every side
     meets the same drift."""
