@@ -528,7 +528,7 @@ def main():
     if args.repeats < 1:
         parser.error(f"--repeats must be >= 1, not {args.repeats}")
     # the sb3 side's packages, checked before any pair runs: a missing sb3_contrib stopped a run
-    # at trpo, 25 minutes in, on 2026-12-07 (the pairs before it kept their rows)
+    # at trpo, 28 minutes in, on 2026-12-07 (the pairs before it kept their rows)
     needs = {"sb3_contrib" if PAIRS[p][2] == "trpo" else "stable_baselines3"
              for p in args.pairs if PAIRS[p][2] and not args.no_train}
     if missing := sorted(m for m in needs if importlib.util.find_spec(m) is None):
