@@ -213,7 +213,6 @@ def test_dqn_loss_is_huber_or_the_squared_td_error(loss):
     assert agent.stats["loss"] == pytest.approx(expected, rel=1e-5)
 
 
-
 @pytest.mark.parametrize("loss", ["huber", "mse"])
 def test_uniform_replay_takes_the_step_of_importance_weights_all_1_bit_for_bit(loss):
     """Uniform replay takes td_loss's own mean, prioritized replay the mean of weights times each
@@ -233,6 +232,7 @@ def test_uniform_replay_takes_the_step_of_importance_weights_all_1_bit_for_bit(l
         runs[prioritized, weight] = [*agent.nets["q"].parameters(), q, td]
     assert all(torch.equal(a, b) for a, b in zip(runs[False, 1.0], runs[True, 1.0]))
     assert not torch.equal(runs[True, 1.0][0], runs[True, 0.5][0])  # the weights reach the step
+
 
 def test_dqn_copies_the_target_each_time_the_step_passes_a_multiple_of_c():
     agent, rng = cartpole_dqn(net_arch="4", target_update_interval=10), np.random.default_rng(0)
