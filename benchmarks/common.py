@@ -3,6 +3,7 @@ algorithm file's hash and the behaviour checks that keep a result current, the f
 and reading a run's progress.csv. It imports nothing from the other scripts."""
 import csv
 import hashlib
+import importlib.util
 import json
 import os
 import platform
@@ -56,6 +57,12 @@ def todays_flags(algo, words):
         i += len(old) if old else 1
     return out
 
+
+def sb3_missing(algos):
+    """The pip names of what the sb3 side of these algorithms (sb3's names: ppo, a2c, trpo, dqn,
+    ddpg) needs and this interpreter lacks, checked before a run rather than pairs into it."""
+    needs = {"sb3_contrib" if algo == "trpo" else "stable_baselines3" for algo in algos}
+    return sorted(m.replace("_", "-") for m in needs if importlib.util.find_spec(m) is None)
 
 def algorithm_module(algo):
     """The algorithm file as a module (its ENV_SETTINGS, parse_args, configure, Config)."""

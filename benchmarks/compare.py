@@ -198,6 +198,10 @@ def main():
                         help="only redraw the per-env plots from the compare_*.json files")
     parser.add_argument("--steps", type=int, help=argparse.SUPPRESS)  # smoke tests: any budget
     args = parser.parse_args()
+    sb3 = [SETUPS[PAIRS[p]["sb3"]].get("algo", PAIRS[p]["sb3"]) for p in args.pairs]
+    if not args.plots_only and (missing := common.sb3_missing(sb3)):  # before any pair runs
+        parser.error(f"the sb3 side needs {' and '.join(missing)}, not installed: pip install "
+                     f"{' '.join(missing)}")
     seeds = 1 if args.quick else args.seeds
     runs_dir = os.path.join(ROOT, "benchmarks", "out", "compare_quick" if args.quick else "compare")
     out_dir = runs_dir if args.quick or args.steps else os.path.join(ROOT, "benchmarks", "results")

@@ -59,7 +59,6 @@ sb3's A2C and TRPO (about 48 and 31 s, scaled by the ratios in compare_a2c.json 
 compare_trpo.json), plus each run's start and evaluation.
 """
 import argparse
-import importlib.util
 import json
 import os
 import sys
@@ -527,13 +526,12 @@ def main():
     args = parser.parse_args()
     if args.repeats < 1:
         parser.error(f"--repeats must be >= 1, not {args.repeats}")
-    # the sb3 side's packages, checked before any pair runs: a missing sb3_contrib stopped a run
-    # at trpo, 28 minutes in, on 2026-12-07 (the pairs before it kept their rows)
-    needs = {"sb3_contrib" if PAIRS[p][2] == "trpo" else "stable_baselines3"
-             for p in args.pairs if PAIRS[p][2] and not args.no_train}
-    if missing := sorted(m for m in needs if importlib.util.find_spec(m) is None):
-        parser.error(f"{' and '.join(missing)} not installed, which the sb3 side needs: pip "
-                     f"install {' '.join(m.replace('_', '-') for m in missing)}, or --no-train")
+    # checked before any pair runs: a missing sb3_contrib stopped a run at trpo, 28 minutes in,
+    # on 2026-12-07 (the pairs before it kept their rows)
+    sb3 = [PAIRS[p][2] for p in args.pairs if PAIRS[p][2] and not args.no_train]
+    if missing := common.sb3_missing(sb3):
+        parser.error(f"the sb3 side needs {' and '.join(missing)}, not installed: pip install "
+                     f"{' '.join(missing)} (or --no-train)")
     torch.set_num_threads(1)  # as compare.py: one core per run, both sides
     # as every file trains: Adam's moments of units whose gradient stays 0 decay into denormal
     # floats, many times slower on this CPU (unflushed, DQN's floor timed interleaved after
