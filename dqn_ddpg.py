@@ -142,12 +142,13 @@ class ReplayBuffer:
         self.alpha, self.eps, self.max_priority = alpha, eps, 1.0
 
     def add(self, *transitions):  # obs, actions, rewards, next_obs, terminated: [n, ...] each
-        idx = (self.pos + np.arange(n := len(transitions[0]))) % self.capacity  # oldest overwritten
+        n, pos, cap = len(transitions[0]), self.pos, self.capacity  # the oldest are overwritten
+        at = slice(pos, pos + n) if pos + n <= cap else np.arange(pos, pos + n) % cap  # slice: fast
         for array, values in zip(self.data.values(), transitions, strict=True):
-            array[idx] = values
-        self.pos, self.size = (self.pos + n) % self.capacity, min(self.size + n, self.capacity)
-        if self.tree is not None and n:
-            self.set_priorities(idx, self.max_priority)  # new ones: the largest p_i^alpha yet
+            array[at] = values
+        self.pos, self.size = (pos + n) % cap, min(self.size + n, cap)
+        if self.tree is not None and n:  # new ones: the largest p_i^alpha yet
+            self.set_priorities(np.arange(pos, pos + n) % cap, self.max_priority)
 
     def sample(self, n, beta=1.0):  # n indices, the batch, importance weights; filled slots only
         if self.tree is None:
@@ -320,19 +321,18 @@ def train(cfg):  # DQN or DDPG; returns the result dict, main's last line on std
                           np.int64 if cfg.algo == "dqn" else np.float32, [cfg.seed, 1],  # logs:
                           cfg.prioritized, cfg.per_alpha, cfg.per_eps)  # a MemoryError is clean
     log = RunLog(cfg, ["update", "global_step", *agent.stats])
-    global_step = update = trained = 0  # trained: train_freq env steps trained on, in rounds
-    resetting = np.zeros(cfg.num_envs, dtype=bool)  # env i's next step is an autoreset step
-    ep_return = ep_length = 0  # of env i's episode so far; its autoreset step (real 0) zeroes
+    global_step = update = trained = ep_return = ep_length = 0  # trained: rounds of train_freq
+    resetting = np.zeros(cfg.num_envs, dtype=bool)  # env i's next step: an autoreset, never stored
     try:
         while global_step < cfg.total_timesteps:
             progress = global_step / cfg.total_timesteps
             actions = agent.act(obs, global_step, progress, resetting, rng)
             next_obs, rewards, terminated, truncated, info = envs.step(actions)
-            real = ~resetting  # an autoreset step (reward 0, action ignored) is never stored
-            buffer.add(obs[real], actions[real], rewards[real], next_obs[real], terminated[real])
+            keep = slice(None) if (real := ~resetting).all() else real  # none resetting: no copies
+            buffer.add(obs[keep], actions[keep], rewards[keep], next_obs[keep], terminated[keep])
             global_step += int(real.sum())
             resetting, obs = terminated | truncated, next_obs
-            ep_return, ep_length = ep_return * real + rewards, ep_length * real + real
+            ep_return, ep_length = ep_return * real + rewards, ep_length * real + real  # per env
             for i in np.flatnonzero(resetting):  # episodes that ended here
                 log.episode(global_step, ep_return[i].item(), ep_length[i].item())
             rounds = max(global_step - cfg.learning_starts, 0) // cfg.train_freq - trained

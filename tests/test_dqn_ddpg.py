@@ -353,16 +353,25 @@ def filled_buffer(capacity, n, prioritized=False, seed=0):
     return buffer
 
 
-def test_ring_buffer_overwrites_oldest_first_and_keeps_terminated():
-    buffer = ReplayBuffer(4, 2, (), np.int64, 0)
+@pytest.mark.parametrize("prioritized", [False, True])
+def test_ring_buffer_overwrites_oldest_first_and_keeps_terminated(prioritized):
+    """The first add writes rows 0-2 (a slice), the second 3, 0, 1 (it wraps around): the rows,
+    and with prioritized replay the leaves of the rows written, which take the largest priority."""
+    buffer = ReplayBuffer(4, 2, (), np.int64, 0, prioritized)
     for start in (0, 3):  # two adds of 3 transitions each: the second wraps around
         k = np.arange(start, start + 3)
         buffer.add(np.stack([k, k], 1), k, k.astype(float), np.stack([k, k], 1) + 0.5, k % 2 == 1)
+        if prioritized and start == 0:
+            buffer.update_priorities(np.arange(3), np.array([8.0, 2.0, 0.5]))
     assert buffer.size == 4 and buffer.pos == 2
     assert buffer.data["rewards"].tolist() == [4.0, 5.0, 2.0, 3.0]
     assert buffer.data["actions"].tolist() == [4, 5, 2, 3]
     assert buffer.data["terminated"].tolist() == [False, True, False, True]
     assert buffer.data["next_obs"][:, 0].tolist() == [4.5, 5.5, 2.5, 3.5]
+    if prioritized:  # rows 3, 0, 1: the largest p^alpha yet (row 0's); row 2 keeps its own
+        top, low = ((np.array([8.0, 0.5]) + buffer.eps) ** buffer.alpha).tolist()
+        assert buffer.tree[buffer.n_leaves:].tolist() == [top, top, low, top]
+        assert buffer.tree[1] == pytest.approx(3 * top + low, rel=1e-12)
 
 
 @pytest.mark.parametrize("prioritized", [False, True])
