@@ -262,13 +262,13 @@ class DQN(Agent):
         f, e0, e1 = cfg.exploration_fraction, cfg.exploration_initial_eps, cfg.exploration_final_eps
         self.stats["epsilon"] = eps = e0 + min(progress / f, 1.0) * (e1 - e0) if f > 0 else e1
         explore, self.last_step = rng.random(n) < (eps if step >= cfg.learning_starts else 1), step
-        if explore.all():  # no env acts greedily (epsilon is 1 before learning): no Q(s, .)
+        if all(explore):  # no env acts greedily (epsilon is 1 before learning): no Q(s, .)
             return rng.integers(self.act_space.n, size=n)
         with torch.no_grad():
             q = self.nets["q"](torch.as_tensor(obs, dtype=torch.float32, device=self.device))
         greedy = q.argmax(-1).cpu().numpy()  # random actions drawn only if an env explores (at
         return (np.where(explore, rng.integers(self.act_space.n, size=n), greedy)  # epsilon 0.05,
-                if explore.any() else greedy)  # 1 step in 20 with one env)
+                if any(explore) else greedy)  # 1 step in 20 with one env)
 
     def update(self, batch, weights):  # one step of Q_phi; returns Q(s, a), TD errors Q(s, a) - y
         with torch.no_grad():
@@ -333,7 +333,7 @@ def train(cfg):  # DQN or DDPG; returns the result dict, main's last line on std
             global_step += int(real.sum())
             resetting, obs = terminated | truncated, next_obs
             ep_return, ep_length = ep_return * real + rewards, ep_length * real + real  # per env
-            for i in np.flatnonzero(resetting):  # episodes that ended here
+            for i in resetting.nonzero()[0]:  # episodes that ended here
                 log.episode(global_step, ep_return[i].item(), ep_length[i].item())
             rounds = max(global_step - cfg.learning_starts, 0) // cfg.train_freq - trained
             if rounds:  # gradient_steps per train_freq env steps past learning_starts
