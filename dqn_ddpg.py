@@ -165,8 +165,7 @@ class ReplayBuffer:
         return idx, {k: v[idx] for k, v in self.data.items()}, weights.astype(np.float32)
 
     def set_priorities(self, idx, priorities):  # the leaves idx, then their ancestors
-        nodes = np.asarray(idx) + self.n_leaves
-        self.tree[nodes] = priorities
+        self.tree[nodes := np.asarray(idx) + self.n_leaves] = priorities
         while nodes[0] > 1:  # parents recomputed from their children, not incremented: no drift
             nodes = np.unique(nodes // 2)
             self.tree[nodes] = self.tree[2 * nodes] + self.tree[2 * nodes + 1]
@@ -236,8 +235,9 @@ class Agent:  # what DQN and DDPG share: online networks, their targets phi- (th
 
     def learn(self, buffer, steps, progress):  # the row of updates.csv; beta: per_beta -> 1
         self.stats["beta"] = beta = self.cfg.per_beta + min(progress, 1) * (1 - self.cfg.per_beta)
-        for _ in range(steps):
-            idx, batch, weights = buffer.sample(self.cfg.batch_size, beta)
+        # uniform: every batch drawn before the first step (faster); prioritized: each moves P(i)
+        draws = (buffer.sample(self.cfg.batch_size, beta) for _ in range(steps))
+        for idx, batch, weights in draws if self.cfg.prioritized else list(draws):
             batch = {k: torch.as_tensor(v, device=self.device) for k, v in batch.items()}
             q, td = self.update(batch, torch.as_tensor(weights, device=self.device))
             if self.cfg.prioritized:

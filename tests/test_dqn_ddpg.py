@@ -234,6 +234,28 @@ def test_uniform_replay_takes_the_step_of_importance_weights_all_1_bit_for_bit(l
     assert not torch.equal(runs[True, 1.0][0], runs[True, 0.5][0])  # the weights reach the step
 
 
+@pytest.mark.parametrize("prioritized", [False, True])
+def test_learn_draws_uniform_batches_first_and_prioritized_ones_after_each_step(prioritized):
+    """Uniform replay draws a round's batches before its first step (the buffer's own generator:
+    the indices one draw at a time would give); prioritized replay draws each batch after the
+    step before it has moved the priorities, as the sum tree's total shows."""
+    agent, rng = cartpole_dqn(net_arch="8", prioritized=prioritized), np.random.default_rng(1)
+    buffer = ReplayBuffer(64, 4, (), np.int64, 0, prioritized)
+    buffer.add(rng.standard_normal((64, 4)), rng.integers(0, 2, 64), rng.standard_normal(64),
+               rng.standard_normal((64, 4)), rng.random(64) < 0.1)
+    events, sample, update = [], buffer.sample, agent.update
+    buffer.sample = lambda *args: events.append(
+        ("sample", None if buffer.tree is None else buffer.tree[1])) or sample(*args)
+    agent.update = lambda *args: events.append(("update", None)) or update(*args)
+    agent.learn(buffer, 3, 0.5)
+    if not prioritized:
+        assert [kind for kind, _ in events] == ["sample"] * 3 + ["update"] * 3
+    else:
+        assert [kind for kind, _ in events] == ["sample", "update"] * 3
+        totals = [total for kind, total in events if kind == "sample"]
+        assert totals[0] == 64.0 and len(set(totals)) == 3  # each draw after new priorities
+
+
 def test_dqn_copies_the_target_each_time_the_step_passes_a_multiple_of_c():
     agent, rng = cartpole_dqn(net_arch="4", target_update_interval=10), np.random.default_rng(0)
     copies = []
