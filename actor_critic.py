@@ -121,17 +121,17 @@ def n_step_returns(rewards, next_values, terminated, episode_end, gamma, n):
     T = rewards.shape[0]
     rewards = rewards.to(torch.promote_types(torch.result_type(rewards, 1.0), next_values.dtype))
     terminated, episode_end = terminated.bool(), episode_end.bool()
+    bootstrap = torch.where(terminated, torch.zeros_like(next_values), next_values)
+    if n >= T:  # no window closes by length: the return, backwards (A2C's n = T: half the time)
+        closed = (rewards + gamma * bootstrap).unbind()  # y_t if t's window closes at t
+        r, ends, returns = rewards.unbind(), episode_end.unbind(), list(closed[-1:])  # y_{T-1}
+        for t in reversed(range(T - 1)):  # y_t = r_t + gamma y_{t+1} unless the episode ends
+            returns.insert(0, torch.where(ends[t], closed[t], r[t] + gamma * returns[0]))
+        return torch.stack(returns) if T else rewards.clone()  # (rows: no copy per step)
+
     closes_at = episode_end.clone()
     closes_at[-1:] = True  # the rollout's end cuts every window that reaches it
-    bootstrap = torch.where(terminated, torch.zeros_like(next_values), next_values)
     returns = torch.zeros_like(rewards)
-    if n >= T:  # no window closes by length: the return, backwards (A2C's n = T: half the time)
-        following = 0.0  # (never used: every window closes at T - 1)
-        for t in reversed(range(T)):  # y_t = r_t + gamma (V(s_{t+1}) if it closes, else y_{t+1})
-            following = returns[t] = rewards[t] + gamma * torch.where(
-                closes_at[t], bootstrap[t], following)
-        return returns
-
     # n < T: a window closes after n steps too. still_open [T - k]: y_t's window runs at step t+k
     goes_on, still_open = ~closes_at, torch.ones_like(episode_end)
     for k in range(n):
