@@ -123,11 +123,13 @@ def n_step_returns(rewards, next_values, terminated, episode_end, gamma, n):
     terminated, episode_end = terminated.bool(), episode_end.bool()
     bootstrap = torch.where(terminated, torch.zeros_like(next_values), next_values)
     if n >= T:  # no window closes by length: the return, backwards (A2C's n = T: half the time)
-        closed = (rewards + gamma * bootstrap).unbind()  # y_t if t's window closes at t
+        # y_t = r_t + gamma V(s_{t+1}) where t's window closes (its episode ends, or the rollout
+        # at T - 1), else r_t + gamma y_{t+1}: one row at a time, stacked once at the end
+        closed = (rewards + gamma * bootstrap).unbind()
         r, ends, returns = rewards.unbind(), episode_end.unbind(), list(closed[-1:])  # y_{T-1}
-        for t in reversed(range(T - 1)):  # y_t = r_t + gamma y_{t+1} unless the episode ends
+        for t in reversed(range(T - 1)):
             returns.insert(0, torch.where(ends[t], closed[t], r[t] + gamma * returns[0]))
-        return torch.stack(returns) if T else rewards.clone()  # (rows: no copy per step)
+        return torch.stack(returns) if T else rewards.clone()  # (T = 0: empty)
 
     closes_at = episode_end.clone()
     closes_at[-1:] = True  # the rollout's end cuts every window that reaches it
