@@ -123,6 +123,15 @@ def test_pure_functions_keep_dtype_and_leave_inputs_alone():
         assert torch.equal(before, after)
 
 
+@pytest.mark.parametrize("shape", [(0,), (0, 3)])
+def test_an_empty_rollout_gives_empty_returns_of_the_promoted_dtype(shape):
+    """T = 0 (every n >= T): no rows to stack; integer rewards promote to V's float dtype."""
+    empty = torch.zeros(shape, dtype=torch.bool)
+    got = n_step_returns(torch.zeros(shape, dtype=torch.int64), torch.zeros(shape), empty, empty,
+                         0.9, 5)
+    assert got.shape == shape and got.dtype == torch.float32
+
+
 # --- the lecture's bias table, exactly ---------------------------------------------------------
 
 mdps = st.tuples(st.integers(2, 3), st.integers(2, 3), st.integers(3, 4), st.integers(0, 10**6))
