@@ -1,0 +1,74 @@
+"""benchmarks/ab.py: both sides load into one process and take turns, and its ratios are the
+timings' own; on runs of a few hundred steps and statements of a few calls."""
+import json
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "benchmarks"))
+import ab  # noqa: E402
+import common  # noqa: E402
+
+
+@pytest.fixture
+def results(tmp_path, monkeypatch):
+    monkeypatch.setattr(ab, "RESULTS", str(tmp_path))
+    return tmp_path
+
+
+def test_ratios_are_head_over_base_of_the_bests_the_medians_and_the_paired_rounds():
+    base, head = [10.0, 20.0, 40.0], [5.0, 30.0, 20.0]  # rounds' ratios 0.5, 1.5, 0.5
+    assert ab.ratios(base, head) == {"best": 0.5, "median": 1.0, "paired": 0.5}
+
+
+def test_whole_runs_take_turns_after_the_warmup_and_record_each_side(results, capsys):
+    ab.main(["--name", "t", "--algo", "actor_critic", "--base", "HEAD", "--rounds", "2",
+             "--", "--total-timesteps", "400", "--seed", "3"])
+    out = json.load(open(results / "ab_t.json"))
+    printed = [line.rsplit(":", 1)[0] for line in capsys.readouterr().out.splitlines()[:6]]
+    assert printed == ["warm-up 1 base", "warm-up 1 head", "round 1 head", "round 1 base",
+                       "round 2 base", "round 2 head"]
+    assert out["unit"] == "train_time_s" and out["ran_at"] == common.git_commit()
+    assert out["command"].endswith("--total-timesteps 400 --seed 3")
+    head_commit = common.git("rev-parse", "--short", "HEAD").strip()
+    for name, side in out["sides"].items():
+        assert side["commit"] == (head_commit if name == "base" else common.git_commit())
+        assert len(side["warmup"]) == 1 and len(side["timings"]) == 2
+        assert all(t > 0 for t in side["timings"]) and side["best"] == min(side["timings"])
+    if not common.git("status", "--porcelain", "--", "actor_critic.py"):  # unchanged since HEAD
+        assert out["sides"]["base"]["sha256"] == common.file_sha256("actor_critic")
+    assert out["sides"]["head"]["sha256"] == common.file_sha256("actor_critic")
+    assert out["head_over_base"] == ab.ratios(out["sides"]["base"]["timings"],
+                                              out["sides"]["head"]["timings"])
+
+
+def test_a_statement_is_timed_per_call_with_each_sides_own_module(results):
+    setup = "import torch; r = torch.ones(5, 2); v = torch.zeros(5, 2); d = r < 0"
+    # the statement fails unless `m` is this side's module, loaded from the file under its own name
+    stmt = "assert m.__name__ in ('ab_base_actor_critic', 'ab_head_actor_critic'); " \
+           "m.n_step_returns(r, v, d, d, 0.5, 5)"
+    ab.main(["--name", "s", "--algo", "actor_critic", "--base", "HEAD", "--rounds", "3",
+             "--warmup", "0", "--number", "20", "--setup", setup, "--stmt", stmt])
+    out = json.load(open(results / "ab_s.json"))
+    assert out["unit"] == "us a call"
+    assert [len(side["timings"]) for side in out["sides"].values()] == [3, 3]
+    assert all(0 < t < 1e6 for side in out["sides"].values() for t in side["timings"])
+
+
+@pytest.mark.parametrize("words, message", [
+    (["--algo", "a3c", "--base", "HEAD"], "a3c.py's workers cannot import"),
+    (["--algo", "ppo", "--base", "0000000"], "no ppo.py at '0000000'"),
+    (["--algo", "ppo", "--base", "HEAD", "--stmt", "pass", "--", "--seed", "1"], "go with whole"),
+    (["--algo", "ppo", "--base", "HEAD", "--rounds", "0"], "--rounds and --number"),
+    (["--algo", "ppo", "--base", "HEAD", "--name", "../x"], "--name must be letters"),
+])
+def test_bad_input_is_a_one_line_error_with_status_2_and_writes_nothing(
+        results, capsys, words, message):
+    with pytest.raises(SystemExit) as stop:
+        ab.main(["--name", "e", *words])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and err.startswith("ab.py: error: ")
+    assert os.listdir(results) == []
