@@ -29,6 +29,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import shlex
 import statistics
 import sys
 import tempfile
@@ -45,6 +46,14 @@ ALGOS = ("reinforce", "actor_critic", "gae", "npg_trpo", "ppo", "a3c", "dqn_ddpg
 def fail(message):  # bad input: one line, exit status 2
     print(f"ab.py: error: {message}", file=sys.stderr)
     sys.exit(2)
+
+
+def on_side(name, fn):
+    """fn() for the side called name; an error in its file, flags, --setup or --stmt: one line."""
+    try:
+        return fn()
+    except Exception as e:  # the side's own failure, named; a timing needs no traceback
+        fail(f"the {name} side failed: {type(e).__name__}: {(str(e).splitlines() or [''])[0]}")
 
 
 def side_source(algo, commit):
@@ -121,12 +130,13 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as folder:
         timers = {}
         for name, (text, _) in sources.items():
-            module = load(f"ab_{name}_{args.algo}", text, folder)
-            timers[name] = (statement(module, args.setup, args.stmt, args.number) if args.stmt
+            module = on_side(name, lambda: load(f"ab_{name}_{args.algo}", text, folder))
+            timers[name] = (on_side(name, lambda: statement(module, args.setup, args.stmt,
+                                                            args.number)) if args.stmt
                             else lambda module=module: whole_run(module, args.flags))
         for i in range(args.warmup + args.rounds):
             for name in (("base", "head") if i % 2 == 0 else ("head", "base")):
-                value = round(timers[name](), 3)
+                value = round(on_side(name, timers[name]), 3)
                 sides[name]["warmup" if i < args.warmup else "timings"].append(value)
                 print(f"{'warm-up' if i < args.warmup else 'round'} "
                       f"{i + 1 - args.warmup * (i >= args.warmup)} {name}: {value}", flush=True)
@@ -134,7 +144,7 @@ def main(argv=None):
         side.update(best=min(side["timings"]), median=round(statistics.median(side["timings"]), 3))
     out = {"machine": common.machine(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
            "ran_at": common.git_commit(),  # the commit of this script (and of the working tree)
-           "command": " ".join(["benchmarks/ab.py", *(argv if argv is not None else sys.argv[1:])]),
+           "command": shlex.join(["benchmarks/ab.py", *(sys.argv[1:] if argv is None else argv)]),
            "algo": args.algo, "unit": "us a call" if args.stmt else "train_time_s",
            "sides": sides, "head_over_base": ratios(sides["base"]["timings"],
                                                     sides["head"]["timings"])}

@@ -2,6 +2,7 @@
 timings' own; on runs of a few hundred steps and statements of a few calls."""
 import json
 import os
+import shlex
 import sys
 
 import pytest
@@ -49,10 +50,12 @@ def test_a_statement_is_timed_per_call_with_each_sides_own_module(results):
     # the statement fails unless `m` is this side's module, loaded from the file under its own name
     stmt = "assert m.__name__ in ('ab_base_actor_critic', 'ab_head_actor_critic'); " \
            "m.n_step_returns(r, v, d, d, 0.5, 5)"
-    ab.main(["--name", "s", "--algo", "actor_critic", "--base", "HEAD", "--rounds", "3",
-             "--warmup", "0", "--number", "20", "--setup", setup, "--stmt", stmt])
+    argv = ["--name", "s", "--algo", "actor_critic", "--base", "HEAD", "--rounds", "3",
+            "--warmup", "0", "--number", "20", "--setup", setup, "--stmt", stmt]
+    ab.main(argv)
     out = json.load(open(results / "ab_s.json"))
     assert out["unit"] == "us a call"
+    assert shlex.split(out["command"]) == ["benchmarks/ab.py", *argv]  # a shell runs it again
     assert [len(side["timings"]) for side in out["sides"].values()] == [3, 3]
     assert all(0 < t < 1e6 for side in out["sides"].values() for t in side["timings"])
 
@@ -63,6 +66,12 @@ def test_a_statement_is_timed_per_call_with_each_sides_own_module(results):
     (["--algo", "ppo", "--base", "HEAD", "--stmt", "pass", "--", "--seed", "1"], "go with whole"),
     (["--algo", "ppo", "--base", "HEAD", "--rounds", "0"], "--rounds and --number"),
     (["--algo", "ppo", "--base", "HEAD", "--name", "../x"], "--name must be letters"),
+    (["--algo", "ppo", "--base", "HEAD", "--setup", "x = undefined", "--stmt", "pass"],
+     "the base side failed: NameError: name 'undefined' is not defined"),
+    (["--algo", "ppo", "--base", "HEAD", "--stmt", "m.compute_gae([], [], [], [], [], 0.9, 0.9)"],
+     "the base side failed: ValueError: compute_gae: want rewards"),
+    (["--algo", "ppo", "--base", "HEAD", "--", "--env-id", "NoSuchEnv-v0"],
+     "the base side failed: ConfigError: cannot make env 'NoSuchEnv-v0'"),
 ])
 def test_bad_input_is_a_one_line_error_with_status_2_and_writes_nothing(
         results, capsys, words, message):
