@@ -22,7 +22,6 @@ run's phases and their medians; the machine and date. Run it alone on the machin
 import argparse
 import csv
 import hashlib
-import json
 import os
 import statistics
 import sys
@@ -80,13 +79,10 @@ def main(argv=None):
     out = {"machine": common.machine(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
            "command": "a3c.py --num-workers 1 --seed 1 --eval-episodes 0",
            "steps": args.steps, "sides": sides}
-    with open(OUT, "w") as f:
-        json.dump(out, f, indent=1)
-        f.write("\n")
     for name, side in sides.items():
         print(f"{name} ({side['commit']}): median start {side['median_start_s']} s, end "
               f"{side['median_end_s']} s, train {side['median_train_s']} s")
-    print(f"wrote {os.path.relpath(OUT, ROOT)}")
+    common.write_json(OUT, out)
 
 
 if __name__ == "__main__":

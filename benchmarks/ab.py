@@ -27,7 +27,6 @@ medians' and the median of the rounds' paired ratios. Run it alone on the machin
 import argparse
 import hashlib
 import importlib.util
-import json
 import os
 import shlex
 import statistics
@@ -148,14 +147,11 @@ def main(argv=None):
            "algo": args.algo, "unit": "us a call" if args.stmt else "train_time_s",
            "sides": sides, "head_over_base": ratios(sides["base"]["timings"],
                                                     sides["head"]["timings"])}
-    path = os.path.join(RESULTS, f"ab_{args.name}.json")
-    with open(path, "w") as f:
-        json.dump(out, f, indent=1)
-        f.write("\n")
     for name, side in sides.items():
         print(f"{name} ({side['commit']}): best {side['best']}, median {side['median']} "
               f"({out['unit']})")
-    print(f"head over base: {out['head_over_base']}; wrote {os.path.relpath(path, ROOT)}")
+    print(f"head over base: {out['head_over_base']}")
+    common.write_json(os.path.join(RESULTS, f"ab_{args.name}.json"), out)
 
 
 if __name__ == "__main__":

@@ -162,6 +162,16 @@ def target_reached(progress_csv, target, window):
     return None, None
 
 
+def write_json(path, doc):
+    """doc to path (indent 1, a final newline) through a temporary file renamed over it, so that
+    an interrupted write never leaves half a results file in place of the last whole one."""
+    with open(path + ".tmp", "w") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+    os.replace(path + ".tmp", path)
+    print(f"wrote {os.path.relpath(path, ROOT)}")
+
+
 def last_json_line(cmd):
     """Run cmd (a training run that prints its result last) and return that JSON line."""
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
