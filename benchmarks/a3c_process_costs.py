@@ -83,6 +83,7 @@ def main(argv=None):
         print(f"{name} ({side['commit']}): median start {side['median_start_s']} s, end "
               f"{side['median_end_s']} s, train {side['median_train_s']} s")
     common.write_json(OUT, out)
+    print(f"wrote {os.path.relpath(OUT, ROOT)}")
 
 
 if __name__ == "__main__":

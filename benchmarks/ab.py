@@ -151,7 +151,8 @@ def main(argv=None):
         print(f"{name} ({side['commit']}): best {side['best']}, median {side['median']} "
               f"({out['unit']})")
     print(f"head over base: {out['head_over_base']}")
-    common.write_json(os.path.join(RESULTS, f"ab_{args.name}.json"), out)
+    common.write_json(path := os.path.join(RESULTS, f"ab_{args.name}.json"), out)
+    print(f"wrote {os.path.relpath(path, ROOT)}")
 
 
 if __name__ == "__main__":

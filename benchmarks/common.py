@@ -169,7 +169,6 @@ def write_json(path, doc):
         json.dump(doc, f, indent=1)
         f.write("\n")
     os.replace(path + ".tmp", path)
-    print(f"wrote {os.path.relpath(path, ROOT)}")
 
 
 def last_json_line(cmd):

@@ -92,8 +92,7 @@ def run_pair(name, seeds, out_dir, runs_dir, steps=None, budget_share=1.0):
     summary.update(commit=common.git_commit(), date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                    machine=common.machine(), runs=runs)
     path = os.path.join(out_dir, f"compare_{name}.json")
-    with open(path, "w") as f:
-        json.dump(summary, f, indent=1)
+    common.write_json(path, summary)
     plot_pair(summary, path[:-5] + ".png")
     return summary
 

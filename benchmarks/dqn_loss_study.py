@@ -21,7 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import RESULTS, ROOT, file_sha256, git_commit, machine  # noqa: E402
+from common import RESULTS, ROOT, file_sha256, git_commit, machine, write_json  # noqa: E402
 
 CLEANRL = ["--env-id", "CartPole-v1", "--learning-rate", "2.5e-4", "--buffer-size", "10000",
            "--batch-size", "128", "--train-freq", "10", "--gradient-steps", "1",
@@ -68,8 +68,7 @@ def main():
            " ".join(CLEANRL), "commit": git_commit(), "machine": machine(),
            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
            "wall_time_s": round(time.time() - start, 1), "rows": rows}
-    with open(os.path.join(RESULTS, "dqn_loss_study.json"), "w") as f:
-        json.dump(out, f, indent=1)
+    write_json(os.path.join(RESULTS, "dqn_loss_study.json"), out)
 
 
 if __name__ == "__main__":

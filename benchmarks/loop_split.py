@@ -156,8 +156,7 @@ def main():
                 out["pairs"][name] = {**row, **{k: old[k] for k in ("machine", "commit", "date")
                                                 if k not in row}}
         out["pairs"] = {name: out["pairs"][name] for name in PARTS if name in out["pairs"]}
-    with open(OUT, "w") as f:
-        json.dump(out, f, indent=1)
+    common.write_json(OUT, out)
     print(f"wrote {os.path.relpath(OUT, ROOT)}")
 
 

@@ -602,9 +602,7 @@ def write(out):
     if os.path.exists(RESULTS):
         with open(RESULTS) as fh:
             out = merged(json.load(fh), out)
-    with open(RESULTS + ".tmp", "w") as fh:
-        json.dump(out, fh, indent=1)
-    os.replace(RESULTS + ".tmp", RESULTS)
+    common.write_json(RESULTS, out)
     print(f"wrote {os.path.relpath(RESULTS, ROOT)}", flush=True)
 
 

@@ -230,9 +230,7 @@ def main(argv=None):
             "cleanrl_seeds_at_target", "ours_seeds_at_target", "ours_median_eval_return")}),
             flush=True)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    with open(out, "w") as f:
-        json.dump({"name": "vs_cleanrl", "rows": [rows[p] for p in PAIRS if p in rows]}, f,
-                  indent=1)
+    common.write_json(out, {"name": "vs_cleanrl", "rows": [rows[p] for p in PAIRS if p in rows]})
     print(f"vs_cleanrl: {len(args.pairs)} pair(s), {args.seeds} seed(s), "
           f"{time.time() - start:.0f} s -> {os.path.relpath(out)}", file=sys.stderr)
 

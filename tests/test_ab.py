@@ -1,5 +1,6 @@
 """benchmarks/ab.py: both sides load into one process and take turns, and its ratios are the
-timings' own; on runs of a few hundred steps and statements of a few calls."""
+timings' own; on runs of a few hundred steps and statements of a few calls. And the results
+files' write (common.write_json, which every script that writes indent-1 JSON uses)."""
 import json
 import os
 import shlex
@@ -81,3 +82,21 @@ def test_bad_input_is_a_one_line_error_with_status_2_and_writes_nothing(
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and err.startswith("ab.py: error: ")
     assert os.listdir(results) == []
+
+
+def test_an_interrupted_write_keeps_the_last_whole_results_file(tmp_path, monkeypatch):
+    path = str(tmp_path / "r.json")
+    common.write_json(path, {"run": 1})
+    assert open(path).read() == '{\n "run": 1\n}\n'
+
+    def half_then_ctrl_c(doc, f, **kwargs):
+        f.write('{\n "run": ')
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(common.json, "dump", half_then_ctrl_c)
+        with pytest.raises(KeyboardInterrupt):
+            common.write_json(path, {"run": 2})
+    assert json.load(open(path)) == {"run": 1}  # the last whole file, not half of the next
+    common.write_json(path, {"run": 3})
+    assert json.load(open(path)) == {"run": 3} and os.listdir(tmp_path) == ["r.json"]
