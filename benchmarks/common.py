@@ -162,11 +162,11 @@ def target_reached(progress_csv, target, window):
     return None, None
 
 
-def write_json(path, doc):
-    """doc to path (indent 1, a final newline) through a temporary file renamed over it, so that
-    an interrupted write never leaves half a results file in place of the last whole one."""
+def write_json(path, doc, indent=1):
+    """doc to path (a final newline) through a temporary file renamed over it, so that an
+    interrupted write never leaves half a results file in place of the last whole one."""
     with open(path + ".tmp", "w") as f:
-        json.dump(doc, f, indent=1)
+        json.dump(doc, f, indent=indent)
         f.write("\n")
     os.replace(path + ".tmp", path)
 

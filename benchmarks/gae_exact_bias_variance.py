@@ -7,14 +7,15 @@ Writes benchmarks/results/gae_exact_bias_variance.json:
 
     python benchmarks/gae_exact_bias_variance.py
 """
-import json
 import os
 import sys
 
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [ROOT, os.path.join(ROOT, "tests"), os.path.join(ROOT, "tests", "support")]
+sys.path[:0] = [ROOT, os.path.join(ROOT, "benchmarks"), os.path.join(ROOT, "tests"),
+                os.path.join(ROOT, "tests", "support")]
+from common import write_json  # noqa: E402
 from mdp import exact_grad_J, exact_values, policy_probs, random_mdp, random_theta  # noqa: E402
 from test_gae import gae_gradient  # noqa: E402
 
@@ -50,8 +51,7 @@ def main():
            "command": "python benchmarks/gae_exact_bias_variance.py", "rows": rows,
            "summary_rows": summary}
     path = os.path.join(ROOT, "benchmarks", "results", "gae_exact_bias_variance.json")
-    with open(path, "w") as f:
-        json.dump(out, f, indent=1)
+    write_json(path, out)
     for critic in CRITICS:
         print(critic, "(one column per MDP)")
         for lam in LAMS:

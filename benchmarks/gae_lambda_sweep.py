@@ -16,8 +16,10 @@ import json
 import os
 import re
 import statistics
+import sys
 
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import RESULTS, write_json  # noqa: E402
 
 
 def fixed_args(args):
@@ -42,8 +44,7 @@ def main():
     flat = [{"series": series, "lam": r["lam"], "seeds": r["seeds"],
              "eval_return_mean": r["eval_return_mean"], "eval_return_std": r["eval_return_std"]}
             for series, rows in table.items() for r in rows]
-    with open(os.path.join(RESULTS, "gae_lambda_sweep.json"), "w") as f:
-        json.dump({"rows": flat, "series": table}, f, indent=1)
+    write_json(os.path.join(RESULTS, "gae_lambda_sweep.json"), {"rows": flat, "series": table})
     for series, rows in table.items():
         best = max(rows, key=lambda r: r["eval_return_mean"])
         print(series, "|", " ".join(f"lam {r['lam']:g}: {r['eval_return_mean']:.1f} "

@@ -15,7 +15,6 @@ computed from the batch itself, value is the frozen V(s).
 """
 import argparse
 import dataclasses
-import json
 import os
 import sys
 import tempfile
@@ -27,7 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 import reinforce  # noqa: E402
-from common import RESULTS, git_commit, machine  # noqa: E402
+from common import RESULTS, git_commit, machine, write_json  # noqa: E402
 
 
 class GradientRecorder:
@@ -111,8 +110,7 @@ def main(argv=None):
                "commit": git_commit(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                "machine": machine(), "rows": rows}
     os.makedirs(RESULTS, exist_ok=True)
-    with open(os.path.join(RESULTS, "reinforce_gradient_variance.json"), "w") as f:
-        json.dump(summary, f, indent=2)
+    write_json(os.path.join(RESULTS, "reinforce_gradient_variance.json"), summary, indent=2)
     plot(rows, os.path.join(RESULTS, "reinforce_gradient_variance.png"), summary)
     print("| estimator | baseline | gradient variance | relative to total/none | ||mean g||^2 |")
     print("|---|---|---|---|---|")

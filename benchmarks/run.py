@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import render  # noqa: E402  (the tables of README.md and benchmarks/RESULTS.md)
 from common import (RESULTS, ROOT, file_sha256, git_commit, machine, read_progress,  # noqa: E402
-                    target_reached)
+                    target_reached, write_json)
 
 def run_seed(args, seed, extra):
     run_dir = os.path.join(ROOT, "benchmarks", "out", args.name, f"seed{seed}")
@@ -199,8 +199,7 @@ def main(argv=None):
     except (ImportError, TypeError):  # no numpy, or no seed with a full window (random floor)
         pass
     out = os.path.join(RESULTS, f"{args.name}.json")
-    with open(out, "w") as f:
-        json.dump(summary, f, indent=2)
+    write_json(out, summary, indent=2)  # as every row file before it
     plot([summary], out[:-5] + ".png",
          f"{summary['algo']} on {summary['env_id']} ({summary['commit']})")
     print(json.dumps({k: summary[k] for k in ("name", "eval_return_mean", "eval_return_std",

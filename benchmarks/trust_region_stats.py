@@ -13,7 +13,8 @@ import json
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import ROOT, write_json  # noqa: E402
 MAX_KL = 0.01  # npg_trpo.py's default delta; the benchmark rows do not change it
 
 out = {}
@@ -30,5 +31,5 @@ for name in sys.argv[1:]:
                  "updates_with_surrogate_fallen": sum(i < 0 for i in improvements),
                  "max_kl": max(kls), "delta": MAX_KL, "results_date": summary["date"]}
     print(name, out[name])
-with open(os.path.join(ROOT, "benchmarks", "results", "npg_trpo_trust_region.json"), "w") as f:
-    json.dump({"rows": [{"name": name, **row} for name, row in out.items()]}, f, indent=1)
+write_json(os.path.join(ROOT, "benchmarks", "results", "npg_trpo_trust_region.json"),
+           {"rows": [{"name": name, **row} for name, row in out.items()]})

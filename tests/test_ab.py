@@ -1,6 +1,6 @@
 """benchmarks/ab.py: both sides load into one process and take turns, and its ratios are the
 timings' own; on runs of a few hundred steps and statements of a few calls. And the results
-files' write (common.write_json, which every script that writes indent-1 JSON uses)."""
+files' write (common.write_json, through which every benchmark script writes its results)."""
 import builtins
 import json
 import os
@@ -102,3 +102,5 @@ def test_an_interrupted_write_keeps_the_last_whole_results_file(tmp_path, monkey
     assert json.load(open(path)) == {"run": 1}  # the last whole file, not half of the next
     common.write_json(path, {"run": 3})
     assert json.load(open(path)) == {"run": 3} and os.listdir(tmp_path) == ["r.json"]
+    common.write_json(path, {"run": 4}, indent=2)  # run.py's row files keep their indent of 2
+    assert open(path).read() == '{\n  "run": 4\n}\n'
