@@ -281,8 +281,10 @@ def train(cfg):
     policy = Policy(obs_dim, act_space, cfg.hidden_size, cfg.init_log_std).to(device)
     value_net = mlp(obs_dim, 1, cfg.hidden_size).to(device)
     obs_norm = ObsNorm(obs_dim).to(device)
-    opt = torch.optim.Adam(policy.parameters(), lr=cfg.learning_rate)
-    value_opt = torch.optim.Adam(value_net.parameters(), lr=cfg.value_learning_rate)
+    # foreach: an Adam step in one call for all parameters, the same numbers as the CPU's default
+    # loop over them, faster; V's regression makes 20 steps an update at the defaults
+    opt = torch.optim.Adam(policy.parameters(), lr=cfg.learning_rate, foreach=True)
+    value_opt = torch.optim.Adam(value_net.parameters(), lr=cfg.value_learning_rate, foreach=True)
     state = {"obs": first_obs, "resetting": np.zeros(cfg.num_envs, dtype=bool),
              "ep_return": np.zeros(cfg.num_envs), "ep_length": np.zeros(cfg.num_envs, dtype=int)}
     normalize = obs_norm if cfg.norm_obs else nn.Identity()
