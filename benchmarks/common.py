@@ -162,12 +162,12 @@ def target_reached(progress_csv, target, window):
     return None, None
 
 
-def write_json(path, doc, indent=1):
-    """doc to path (a final newline) through a temporary file renamed over it, so that an
-    interrupted write never leaves half a results file in place of the last whole one."""
+def write_json(path, doc, indent=1, end="\n"):
+    """doc to path (then `end`) through a temporary file renamed over it, so that an interrupted
+    write never leaves half a results file in place of the last whole one."""
     with open(path + ".tmp", "w") as f:
         json.dump(doc, f, indent=indent)
-        f.write("\n")
+        f.write(end)
     os.replace(path + ".tmp", path)
 
 

@@ -51,7 +51,7 @@ from functools import lru_cache
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (RENAMES, RESULTS, ROOT, file_sha256, git_commit, machine,  # noqa: E402
-                 vouched_hashes)
+                    vouched_hashes, write_json)
 
 # (random warm-up steps, steps after it) at --budget-scale 1; dqn_ddpg is "dqn" or "ddpg"
 BUDGETS = {"reinforce": (0, 10_000), "actor_critic": (0, 10_000), "gae": (0, 10_000),
@@ -539,8 +539,7 @@ def write(docs, paths):
         if indent == "unknown":
             print(f"  {os.path.relpath(path, ROOT)}: not written: json.dump would reformat it")
             continue
-        with open(path, "w") as f:
-            f.write(json.dumps(doc, indent=indent) + end)
+        write_json(path, doc, indent, end)
         print(f"  recorded in {os.path.relpath(path, ROOT)}")
 
 

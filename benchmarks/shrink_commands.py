@@ -15,7 +15,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import RESULTS, todays_flags, without_env_settings  # noqa: E402
+from common import RESULTS, todays_flags, without_env_settings, write_json  # noqa: E402
 
 
 def shrink(doc):
@@ -50,8 +50,7 @@ def main(argv=None):
             continue
         indent = next(i for i in (2, 1, 4, None) if json.dumps(doc, indent=i) == text.rstrip("\n"))
         doc[f"{key}_as_run"], doc[key] = as_run, shrunk
-        with open(path, "w") as f:
-            f.write(json.dumps(doc, indent=indent) + text[len(text.rstrip("\n")):])
+        write_json(path, doc, indent, text[len(text.rstrip("\n")):])
 
 
 if __name__ == "__main__":

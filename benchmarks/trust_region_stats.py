@@ -15,6 +15,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import ROOT, write_json  # noqa: E402
+
 MAX_KL = 0.01  # npg_trpo.py's default delta; the benchmark rows do not change it
 
 out = {}

@@ -104,3 +104,5 @@ def test_an_interrupted_write_keeps_the_last_whole_results_file(tmp_path, monkey
     assert json.load(open(path)) == {"run": 3} and os.listdir(tmp_path) == ["r.json"]
     common.write_json(path, {"run": 4}, indent=2)  # run.py's row files keep their indent of 2
     assert open(path).read() == '{\n  "run": 4\n}\n'
+    common.write_json(path, {"run": 5}, end="")  # same_behaviour.py keeps a file's old ending
+    assert open(path).read() == '{\n "run": 5\n}'
