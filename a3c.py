@@ -25,7 +25,6 @@ step; theta and SharedAdam stay in CPU shared memory). Worker k uses seed + k; w
 Usage:
     python a3c.py                                         # CartPole-v1, 2 workers
     python a3c.py --env-id Pendulum-v1 --num-workers 4 --total-timesteps 2000000 --seed 3
-    python a3c.py --recurrent --num-workers 1 --total-timesteps 100000
     python a3c.py --eval-only --checkpoint runs/<run>/model.pt --eval-episodes 20
 """
 import contextlib
@@ -123,8 +122,7 @@ def a3c_loss(log_probs, values, entropies, returns, ent_coef, vf_coef):
     Summed over a segment's [T] steps, as the paper accumulates gradients; A_t, R_t: constants."""
     log_probs, values, entropies, returns = as_tensors(
         "a3c_loss", log_probs=log_probs, values=values, entropies=entropies, returns=returns)
-    advantages = (returns - values).detach()
-    policy_loss = -(log_probs * advantages).sum()
+    policy_loss = -(log_probs * (returns - values).detach()).sum()  # A_t, a constant
     value_loss = 0.5 * ((returns.detach() - values) ** 2).sum()
     entropy = entropies.sum()
     loss = policy_loss - ent_coef * entropy + vf_coef * value_loss
@@ -133,9 +131,8 @@ def a3c_loss(log_probs, values, entropies, returns, ent_coef, vf_coef):
 
 
 class SharedAdam(torch.optim.Adam):
-    """Adam whose step counts and moment estimates live in shared memory. Created once, before the
-    workers start, over the parameters of a model in shared memory; every worker then steps the
-    same statistics (Hogwild: no lock). Serially, it is Adam."""
+    """Adam with its step counts and moments in shared memory, made once over the shared model's
+    parameters before the workers start: all step the same statistics (no lock). Serially, Adam."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         # foreach: bit for bit torch's CPU default, 216 us a step, not 297; the state in place
@@ -151,9 +148,8 @@ class SharedAdam(torch.optim.Adam):
 
 
 def push_gradients(local_model, shared_model):
-    """Hand the local gradients to the shared parameters (a copy only off a GPU), every update:
-    a widely copied version assigns the local .grad once, then skips it, but each zero_grad()
-    (set_to_none=True) makes a new one, so theta would get its first gradient forever."""
+    """Hand the local gradients to theta's parameters every update (a copy only off a GPU): each
+    zero_grad() makes new ones, so a version assigning .grad once steps with the first forever."""
     for local, shared in zip(local_model.parameters(), shared_model.parameters()):
         shared.grad = None if local.grad is None else local.grad.to("cpu")
 
@@ -234,9 +230,8 @@ def learn(local_model, shared, segment, cfg):
     R, returns = 0.0 if segment["terminated"] else segment["next_value"].item(), []  # R_T
     for reward in reversed(segment["rewards"]):  # the paper's loop, R_t = r_t + gamma R_{t+1}:
         returns.insert(0, R := reward + cfg.gamma * R)  # n_step_returns of one segment, cheaply
-    returns = torch.tensor(returns, device=values.device)
-    loss, stats = a3c_loss(dist.log_prob(torch.cat(segment["actions"])), values,
-                           dist.entropy(), returns, cfg.ent_coef, cfg.vf_coef)
+    loss, stats = a3c_loss(dist.log_prob(torch.cat(segment["actions"])), values, dist.entropy(),
+                           torch.tensor(returns, device=values.device), cfg.ent_coef, cfg.vf_coef)
     local_model.zero_grad()
     loss.backward()
     stats["grad_norm"] = nn.utils.clip_grad_norm_(local_model.parameters(), cfg.max_grad_norm)
@@ -323,8 +318,7 @@ def drain(messages, handle, timeout=0.0):  # every message waiting; the first up
 
 def stop_workers(workers, stop, messages, handle, timeout=5.0):
     """Ask the workers to stop; kill those still running after `timeout` s: no orphans."""
-    stop.value = 1
-    deadline = time.time() + timeout
+    stop.value, deadline = 1, time.time() + timeout
     while any(p.is_alive() for p in workers) and time.time() < deadline:
         drain(messages, handle, 0.02)  # a worker cannot exit while its messages are unread
     for p in workers:
@@ -341,7 +335,9 @@ def train(cfg):
     shared = (shared_model, SharedAdam(shared_model.parameters(), lr=cfg.learning_rate),
               SPAWN.Value("q", 0), SPAWN.Value("b", 0, lock=False), SPAWN.Queue())
     log = RunLog(cfg, ["update", "global_step", "worker"] + STAT_NAMES + ["wall_time_s"])
-    (counter, stop, messages), errors, n_updates = shared[2:], [], 0  # stop: a lock-free flag
+    (counter, stop, messages), errors, n_updates, interrupted = shared[2:], [], 0, []
+    handlers = {s: signal.signal(s, lambda *_: interrupted.append(1))  # Ctrl-C, kill: a flag the
+                for s in (signal.SIGINT, signal.SIGTERM)}  # loop reads, not a mid-read exception
 
     def handle(kind, *message):  # what a worker reports: an episode, an update, an error
         nonlocal n_updates
@@ -357,7 +353,7 @@ def train(cfg):
     try:  # on Ctrl-C, a kill or a worker's failure too: no process outlives this one, theta kept
         workers = start_workers(cfg, device, shared, log.dir)
         try:
-            while not errors and not any(p.exitcode for p in workers) and any(
+            while not (errors or interrupted) and not any(p.exitcode for p in workers) and any(
                     p.is_alive() for p in workers):
                 drain(messages, handle, 0.1)
                 log.show(counter.get_obj().value)  # unlocked: a killed worker may hold the lock
@@ -365,6 +361,10 @@ def train(cfg):
             stop_workers(workers, stop, messages, handle)
     finally:
         log.close(model=shared_model.state_dict())
+        for s, handler in handlers.items():  # as they were
+            signal.signal(s, handler)
+    if interrupted:  # raised only now: mid-read it would garble the queue; main() exits with 130
+        raise KeyboardInterrupt
     errors += [f"worker {k} exited with code {p.exitcode}" for k, p in enumerate(workers)
                if p.exitcode]
     if errors:  # sys.exit(message): one line on stderr, exit status 1

@@ -643,6 +643,32 @@ def test_ctrl_c_or_kill_stops_every_worker_and_keeps_the_model(how, tmp_path):
     assert_no_process_left(tag)
 
 
+def test_a_ctrl_c_while_a_message_is_read_ends_the_run_cleanly(tmp_path, monkeypatch):
+    """A KeyboardInterrupt raised while the main process reads a message from the queue would
+    leave the pipe mid-message: the next read unpickles garbage (EOFError, seen in CI). So Ctrl-C
+    and kill only set a flag during training; train() stops the workers, keeps every message and
+    the model, and raises KeyboardInterrupt at the end. The signal here lands inside drain()."""
+    real_drain, read_on = a3c.drain, []
+
+    def drain_hit_by_ctrl_c(messages, handle, timeout=0.0):
+        if not read_on:  # the first read of the training loop: Ctrl-C arrives in the middle
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the handler runs here: a KeyboardInterrupt would skip the rest
+            read_on.append("read went on")
+        return real_drain(messages, handle, timeout)
+
+    monkeypatch.setattr(a3c, "drain", drain_hit_by_ctrl_c)
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt):
+        a3c.train(a3c.Config(num_workers=1, total_timesteps=100_000_000, seed=1, quiet=True,
+                             run_dir=str(tmp_path)))
+    assert read_on == ["read went on"]
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+    assert (tmp_path / "model.pt").exists()
+    rows = (tmp_path / "updates.csv").read_text().splitlines()
+    assert all(len(r.split(",")) == len(rows[0].split(",")) for r in rows)  # whole rows only
+
+
 class CrashEnv(gym.Wrapper):
     """CartPole that raises on its 30th step when seeded with an odd seed (worker 1 of seed 2)."""
     metadata = {"render_modes": []}  # gymnasium 1.1's make reads it off the class: a dict
