@@ -164,11 +164,17 @@ def target_reached(progress_csv, target, window):
 
 def write_json(path, doc, indent=1, end="\n"):
     """doc to path (then `end`) through a temporary file renamed over it, so that an interrupted
-    write never leaves half a results file in place of the last whole one."""
-    with open(path + ".tmp", "w") as f:
-        json.dump(doc, f, indent=indent)
-        f.write(end)
-    os.replace(path + ".tmp", path)
+    write never leaves half a results file in place of the last whole one, nor half a .tmp beside
+    it (which a `git add` of the results folder would take)."""
+    try:
+        with open(path + ".tmp", "w") as f:
+            json.dump(doc, f, indent=indent)
+            f.write(end)
+        os.replace(path + ".tmp", path)
+    except BaseException:  # Ctrl-C too
+        if os.path.exists(path + ".tmp"):
+            os.remove(path + ".tmp")
+        raise
 
 
 def last_json_line(cmd):

@@ -100,6 +100,7 @@ def test_an_interrupted_write_keeps_the_last_whole_results_file(tmp_path, monkey
         with pytest.raises(KeyboardInterrupt):
             common.write_json(path, {"run": 2})
     assert json.load(open(path)) == {"run": 1}  # the last whole file, not half of the next
+    assert os.listdir(tmp_path) == ["r.json"]  # and no half-written r.json.tmp beside it
     common.write_json(path, {"run": 3})
     assert json.load(open(path)) == {"run": 3} and os.listdir(tmp_path) == ["r.json"]
     common.write_json(path, {"run": 4}, indent=2)  # run.py's row files keep their indent of 2
