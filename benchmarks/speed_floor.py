@@ -254,7 +254,8 @@ def a2c_floor():
     x 5-step rollouts; per rollout one gradient step of the summed policy and 0.5 x value loss
     on all 40 transitions ([5, 8]), with V(s_{t+1}) of the 40 next states computed first (no
     gradient), the gradient norm clipped to 0.5, Adam (eps 1e-5, fused as the file's since
-    2026-12-07; foreach before). ent_coef 0. Every rollout is 40 env steps, whatever the episodes do: exact counts."""
+    2026-12-07; foreach before). ent_coef 0. Every rollout is 40 env steps, whatever the
+    episodes do: exact counts."""
     actor, critic = policy_and_value()
     params = [*actor.parameters(), *critic.parameters()]
     opt = torch.optim.Adam(params, lr=7e-4, eps=1e-5, fused=True)
