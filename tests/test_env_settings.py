@@ -124,8 +124,8 @@ def shrunk_rows():
 
 def test_the_shrunk_results_rows_are_the_ones_on_envs_with_tuned_settings():
     names = {row[0] for row in shrunk_rows()}
-    assert {"gae_pendulum", "ppo_pendulum", "ppo_hopper", "ppo_halfcheetah",
-            "compare_ppo_pendulum"} <= names  # rows run before the table went in (58cc119)
+    # rows run before the table went in (58cc119); gae_pendulum's too until its re-run at 23b1514
+    assert {"ppo_pendulum", "ppo_hopper", "ppo_halfcheetah", "compare_ppo_pendulum"} <= names
     assert all(n.endswith(("pendulum", "hopper", "halfcheetah")) or "pendulum_" in n
                for n in names)
 
