@@ -430,14 +430,14 @@ def a3c_floor():
     gradient: the update recomputes the segment's forward pass in one batch, as the file does).
     Per segment of 20 steps (t_max), one gradient step: V(s_T) (no gradient, the bootstrap), pi
     and V on the 20 states, the summed policy, 0.01 x entropy and 0.5 x value losses, the norm
-    clipped to 40, the step size annealed, SharedAdam's step (Adam, foreach=True as the file's
-    since 2026-12-07; foreach=False before). With one worker the local and shared parameters are
-    the same: the file's copies between them per segment are left out. Counts: every segment
-    20 steps long; each episode that ends inside a segment makes a shorter one, so a run makes
-    more updates than counted here."""
+    clipped to 40, the step size annealed, SharedAdam's step (Adam, fused as the file's since
+    2026-12-07, after foreach=True and before it foreach=False). With one worker the local and
+    shared parameters are the same: the file's copies between them per segment are left out.
+    Counts: every segment 20 steps long; each episode that ends inside a segment makes a shorter
+    one, so a run makes more updates than counted here."""
     actor, critic = policy_and_value()
     params = [*actor.parameters(), *critic.parameters()]
-    opt = torch.optim.Adam(params, lr=1e-3, foreach=True)
+    opt = torch.optim.Adam(params, lr=1e-3, fused=True)
     obs, last_obs, act = torch.randn(20, 4), torch.randn(1, 4), torch.randint(0, 2, (20,))
     ret = torch.randn(20)  # the n-step returns, bootstrapped from V(s_T)
 
